@@ -1,0 +1,1 @@
+"""Custom Keras layers of coaudiotext (all registered and serialisable)."""
