@@ -1,0 +1,83 @@
+"""Corpora: the manifest table, the demo corpus, real-corpus loaders and the tf.data pipeline.
+
+`resolve_data(name)` turns the `--data` argument of every command line into a
+validated `Manifest` and its class names:
+
+- `demo` / `demo-tiny`: the embedded synthetic intention corpus (built and cached on first use);
+- `prosem`: the tutorial's Korean corpus (`--data-dir` with `spec_final.txt`, `FEMALE/`, `MALE/`,
+  and the permutation files `--x-fem`, `--x-mal`);
+- a path to a manifest CSV (columns `audio_path,text,label,speaker,split`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pathlib
+
+__all__ = ["resolve_data", "known_label_order"]
+
+DEMO_LABELS = ("s", "yn", "wh", "c", "r")
+PROSEM_LABELS = ("s", "yn", "wh", "rq", "c", "r", "rc")
+
+
+def known_label_order(labels):
+    """Class names in a canonical order: ProSem's or the demo's when the labels fit, else sorted."""
+    present = set(labels)
+    for order in (DEMO_LABELS, PROSEM_LABELS):
+        if present <= set(order):
+            return list(order)
+    return sorted(present)
+
+
+def resolve_data(
+    data,
+    data_dir=None,
+    x_fem=None,
+    x_mal=None,
+    skip_bad=False,
+    text_source="gold",
+    labels=None,
+):
+    """Resolves a `--data` value to `(Manifest, class_names)`.
+
+    Args:
+        data: str. `demo`, `demo-tiny`, `prosem` or a manifest CSV path.
+        data_dir: str or None. ProSem folder (`--data prosem`).
+        x_fem, x_mal: str or None. ProSem permutation files (`x_fem.npy`, `x_mal.npy` of the tutorial repository).
+        skip_bad: bool. Drop bad manifest rows (reported) instead of failing.
+        text_source: str. `gold` (the `text` column) or `asr` (the `asr_text` column).
+        labels: list of str or None. Class names to use (default: inferred).
+    """
+    from coaudiotext.data.manifest import read_manifest
+
+    if text_source not in ("gold", "asr"):
+        raise ValueError(f"Expected text_source to be one of {{'gold', 'asr'}}. Received: text_source={text_source!r}")
+    text_column = "text" if text_source == "gold" else "asr_text"
+    if data in ("demo", "demo-tiny"):
+        from coaudiotext.data import demo
+
+        path = demo.demo_manifest(size="default" if data == "demo" else "tiny")
+        class_names = list(labels or DEMO_LABELS)
+    elif data == "prosem":
+        from coaudiotext.data import prosem
+
+        if not (data_dir and x_fem and x_mal):
+            raise ValueError(
+                "--data prosem needs --data-dir (with spec_final.txt, FEMALE/, MALE/) and the tutorial's "
+                "permutation files --x-fem x_fem.npy --x-mal x_mal.npy (from github.com/warnikchow/coaudiotext, text/)."
+            )
+        from coaudiotext.data.pipeline import cache_dir
+
+        key = "|".join([str(pathlib.Path(data_dir).resolve()), str(x_fem), str(x_mal)])
+        path = cache_dir("manifests") / f"prosem-{hashlib.sha1(key.encode()).hexdigest()[:12]}.csv"
+        prosem.write_prosem_manifest(data_dir, path, x_fem=x_fem, x_mal=x_mal)
+        class_names = list(labels or PROSEM_LABELS)
+    else:
+        path = pathlib.Path(data)
+        if path.is_dir():
+            path = path / "manifest.csv"
+        class_names = list(labels) if labels else None
+    manifest = read_manifest(path, labels=class_names, skip_bad=skip_bad, text_column=text_column)
+    if class_names is None:
+        class_names = known_label_order(manifest.labels)
+    return manifest, class_names

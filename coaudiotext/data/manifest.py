@@ -1,0 +1,255 @@
+"""The manifest: the one table of utterances every corpus becomes.
+
+A manifest is a CSV file with the columns `audio_path, text, label, speaker,
+split` (and optionally `id`, `asr_text`, `gender`, `session`). Audio paths are
+relative to the CSV's folder (or absolute). `read_manifest` validates it and
+reports *every* bad row at once, with its line number and what to do.
+
+Example:
+
+>>> manifest = read_manifest("demo/manifest.csv")          # doctest: +SKIP
+>>> manifest.split("test").labels[:3]                       # doctest: +SKIP
+['s', 'yn', 'wh']
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import pathlib
+import tempfile
+from typing import Iterable, Sequence
+
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "Manifest",
+    "ManifestError",
+    "read_manifest",
+    "write_manifest",
+    "check_audio",
+]
+
+REQUIRED_COLUMNS = ("audio_path", "text", "label", "speaker", "split")
+OPTIONAL_COLUMNS = ("id", "asr_text", "gender", "session")
+
+
+class ManifestError(ValueError):
+    """A manifest has bad rows; the message lists every one of them."""
+
+
+@dataclasses.dataclass
+class Manifest:
+    """A validated utterance table.
+
+    Attributes:
+        rows: list of dict. One dict per utterance, with `audio_path` resolved to an absolute path.
+        path: pathlib.Path or None. The CSV it was read from.
+        line_numbers: list of int. The CSV line of each row (header is line 1).
+        skipped: list of str. Reports of rows dropped by `skip_bad=True`.
+    """
+
+    rows: list
+    path: pathlib.Path | None = None
+    line_numbers: list = dataclasses.field(default_factory=list)
+    skipped: list = dataclasses.field(default_factory=list)
+
+    def __len__(self):
+        return len(self.rows)
+
+    def column(self, name):
+        return [row.get(name, "") for row in self.rows]
+
+    @property
+    def audio_paths(self):
+        return self.column("audio_path")
+
+    @property
+    def texts(self):
+        return self.column("text")
+
+    @property
+    def labels(self):
+        return self.column("label")
+
+    @property
+    def splits(self):
+        return sorted(set(self.column("split")))
+
+    def split(self, name):
+        """Returns the rows of split `name` as a new `Manifest` (error if the split is empty)."""
+        keep = [i for i, row in enumerate(self.rows) if row["split"] == name]
+        if not keep:
+            raise ManifestError(
+                f"Manifest {self.path} has no rows in split {name!r}. Splits present: {self.splits}."
+            )
+        return Manifest(
+            rows=[self.rows[i] for i in keep],
+            path=self.path,
+            line_numbers=[self.line_numbers[i] for i in keep] if self.line_numbers else [],
+        )
+
+    def label_set(self):
+        """Labels in first-seen order."""
+        return list(dict.fromkeys(self.labels))
+
+
+def check_audio(path):
+    """Returns None if `path` is a readable, non-empty, mono audio file; otherwise a short problem description."""
+    import soundfile
+
+    if not os.path.exists(path):
+        return "audio file not found"
+    try:
+        info = soundfile.info(path)
+    except Exception as error:  # soundfile raises RuntimeError / LibsndfileError
+        return f"unreadable audio ({str(error).strip().splitlines()[0]})"
+    if info.frames == 0:
+        return "empty audio (0 samples)"
+    if info.channels != 1:
+        return f"{info.channels} channels; expected mono (mix down with e.g. `sox in.wav -c 1 out.wav`)"
+    return None
+
+
+def read_manifest(
+    path,
+    labels: Sequence[str] | None = None,
+    skip_bad: bool = False,
+    check_files: bool = True,
+    allowed_sample_rates: Iterable[int] | None = None,
+    text_column: str = "text",
+):
+    """Reads and validates a manifest CSV.
+
+    Args:
+        path: str or path. The CSV file.
+        labels: list of str or None. Allowed labels; rows with other labels are bad.
+            None accepts any non-empty label.
+        skip_bad: bool. If False (default), any bad row raises one `ManifestError`
+            listing every bad row. If True, bad rows are dropped and reported in
+            `Manifest.skipped` (never silently).
+        check_files: bool. Check that each audio file exists, is readable, non-empty and mono.
+        allowed_sample_rates: iterable of int or None. If given, other sample rates are bad
+            (by default every rate is accepted and resampled).
+        text_column: str. Column used as the transcript (`text`, or `asr_text` for
+            speech-recognised transcripts). Defaults to `"text"`.
+
+    Returns:
+        A `Manifest` with absolute audio paths; the chosen transcript is in `row["text"]`
+        (the gold one is kept in `row["gold_text"]`).
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Manifest {path} does not exist. Build one with `python -m coaudiotext.data.demo --out DIR` "
+            "or write a CSV with columns " + ",".join(REQUIRED_COLUMNS) + "."
+        )
+    root = path.parent.resolve()
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if text_column not in header and text_column not in missing:
+            missing.append(text_column)
+        if missing:
+            raise ManifestError(
+                f"{path}: missing column(s) {missing}. Expected a header with at least "
+                f"{','.join(REQUIRED_COLUMNS)}; found {header}."
+            )
+        raw_rows = list(reader)
+
+    allowed_labels = set(labels) if labels is not None else None
+    allowed_rates = set(allowed_sample_rates) if allowed_sample_rates is not None else None
+    rows, line_numbers, problems = [], [], []
+    seen_ids = {}
+    for index, raw in enumerate(raw_rows):
+        line = index + 2
+        row = {k: (v if v is not None else "").strip() for k, v in raw.items() if k is not None}
+        row_problems = []
+        audio = row["audio_path"]
+        if not audio:
+            row_problems.append("empty audio_path")
+        else:
+            full = pathlib.Path(audio)
+            if not full.is_absolute():
+                full = root / full
+            row["audio_path"] = str(full)
+            if check_files:
+                problem = check_audio(str(full))
+                if problem:
+                    row_problems.append(f"{problem}: {full}")
+                elif allowed_rates is not None:
+                    import soundfile
+
+                    rate = soundfile.info(str(full)).samplerate
+                    if rate not in allowed_rates:
+                        row_problems.append(
+                            f"sample rate {rate} Hz not in {sorted(allowed_rates)}: {full}"
+                        )
+        row["gold_text"] = row["text"]
+        if text_column != "text":
+            row["text"] = row.get(text_column, "")
+        if not row["text"]:
+            row_problems.append(f"empty {text_column}")
+        if not row["label"]:
+            row_problems.append("empty label")
+        elif allowed_labels is not None and row["label"] not in allowed_labels:
+            row_problems.append(
+                f"unknown label {row['label']!r} (expected one of {', '.join(labels)})"
+            )
+        if not row["split"]:
+            row_problems.append("empty split")
+        if row.get("id"):
+            if row["id"] in seen_ids:
+                row_problems.append(f"duplicate id {row['id']!r} (first on line {seen_ids[row['id']]})")
+            else:
+                seen_ids[row["id"]] = line
+        if row_problems:
+            problems.append(f"  line {line}: " + "; ".join(row_problems))
+            continue
+        rows.append(row)
+        line_numbers.append(line)
+
+    if problems and not skip_bad:
+        raise ManifestError(
+            f"{path}: {len(problems)} bad row(s) of {len(raw_rows)}:\n"
+            + "\n".join(problems)
+            + "\nFix these rows, or pass --skip-bad to leave them out (they will be listed in the run report)."
+        )
+    if not rows:
+        raise ManifestError(f"{path}: no usable rows (of {len(raw_rows)}).")
+    return Manifest(rows=rows, path=path, line_numbers=line_numbers, skipped=problems)
+
+
+def write_manifest(rows, path, columns=None):
+    """Writes manifest rows to `path` atomically (temporary file, then rename).
+
+    Audio paths under the CSV's folder are written relative to it.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if columns is None:
+        extra = [c for c in OPTIONAL_COLUMNS if any(c in row for row in rows)]
+        columns = list(REQUIRED_COLUMNS) + extra
+    root = path.parent.resolve()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                row = dict(row)
+                audio = pathlib.Path(row["audio_path"])
+                if audio.is_absolute():
+                    try:
+                        row["audio_path"] = audio.resolve().relative_to(root).as_posix()
+                    except ValueError:
+                        pass
+                writer.writerow(row)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

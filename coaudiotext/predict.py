@@ -1,0 +1,94 @@
+"""Predict the label of one utterance with a trained model.
+
+    python -m coaudiotext.predict --weights weights/mha_a_t.keras --audio x.wav --text "you are coming home"
+
+Prints the predicted label and the probability of every class (`--json` for
+machine-readable output). Models that need no text ignore `--text`; models that
+need it refuse to run without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import zipfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+__all__ = ["load_trained", "predict", "main"]
+
+
+def load_trained(path):
+    """Loads a `.keras` file written by coaudiotext; returns `(model, metadata)`.
+
+    `metadata` holds the model key, class names and feature settings that training
+    embedded in the file (`coaudiotext.json`). Custom layers register on import of
+    `coaudiotext.models`, so the file reloads with `safe_mode` on.
+    """
+    import keras
+
+    import coaudiotext.models  # noqa: F401  (registers custom layers)
+
+    path = str(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist. Train a model with `python -m coaudiotext.train` or use weights/KEY.keras.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            metadata = json.loads(archive.read("coaudiotext.json"))
+    except (zipfile.BadZipFile, KeyError) as error:
+        raise ValueError(
+            f"{path} is not a .keras file written by coaudiotext (no coaudiotext.json inside: {error}). "
+            "Use a run's best.keras or a file from weights/."
+        ) from error
+    model = keras.saving.load_model(path, safe_mode=True)
+    return model, metadata
+
+
+def predict(weights, audio, text=None):
+    """Returns `(label, {class: probability})` for one wav file (and transcript)."""
+    import numpy as np
+
+    from coaudiotext.data.manifest import Manifest, check_audio
+    from coaudiotext.data.pipeline import build_features
+
+    model, metadata = load_trained(weights)
+    needs_text = any(settings["kind"] in ("chars", "pretrained_text") for settings in metadata["features"].values())
+    if needs_text and not text:
+        raise ValueError(f"Model {metadata.get('model')!r} reads the transcript too: pass --text \"...\".")
+    problem = check_audio(audio)
+    if problem:
+        raise ValueError(f"{audio}: {problem}")
+    rows = Manifest(rows=[{"audio_path": os.path.abspath(audio), "text": text or "", "label": "", "speaker": "", "split": ""}])
+    features = build_features(metadata["features"], rows, use_cache=False, progress=False)
+    probabilities = np.asarray(model.predict(features, verbose=0))[0]
+    class_names = metadata["class_names"]
+    return class_names[int(np.argmax(probabilities))], {name: float(p) for name, p in zip(class_names, probabilities)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m coaudiotext.predict",
+                                     description="Predict the label of one utterance with a trained coaudiotext model.")
+    parser.add_argument("--weights", required=True, help="a .keras file written by coaudiotext")
+    parser.add_argument("--audio", required=True, help="a mono wav (any sample rate; resampled as in training)")
+    parser.add_argument("--text", help="the transcript (needed by audio+text models)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args(argv)
+    try:
+        label, probabilities = predict(args.weights, args.audio, args.text)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"label": label, "probabilities": probabilities}, indent=2))
+    else:
+        print(f"label: {label}")
+        for name, p in sorted(probabilities.items(), key=lambda item: -item[1]):
+            print(f"  {name:<6}{p:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

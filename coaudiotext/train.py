@@ -1,0 +1,462 @@
+"""Train any registry model on the demo corpus, ProSem or your own manifest.
+
+    python -m coaudiotext.train --model mha_a_t                  # embedded demo corpus
+    python -m coaudiotext.train --model bilstm --data my.csv --epochs 30
+    python -m coaudiotext.train --model para --data prosem --data-dir ProSem_KOR_speech \\
+        --x-fem x_fem.npy --x-mal x_mal.npy
+    python -m coaudiotext.train --resume runs/bilstm-20261122-101500
+
+Every run writes a run directory: `config.json` (the command and every setting),
+`environment.json` (versions, device), `history.csv`, `best.keras` (selected on the
+validation split by `--monitor`, never on test), `last.keras` + `state.json`
+(for `--resume`), `metrics.json` (val and test metrics of the best model),
+`confusion_matrix.png` and `history.png`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+__all__ = ["train", "main", "make_optimizer", "environment_info"]
+
+
+def environment_info():
+    """Versions and device of this run (for `environment.json`)."""
+    import keras
+    import numpy
+
+    info = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "keras": keras.__version__,
+        "keras_backend": keras.backend.backend(),
+        "numpy": numpy.__version__,
+    }
+    for name in ("tensorflow", "librosa", "sklearn", "torch", "transformers", "jax"):
+        module = sys.modules.get(name)
+        if module is not None:
+            info[name] = getattr(module, "__version__", "?")
+    try:
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+        info["devices"] = [d.name for d in tf.config.list_logical_devices()]
+    except Exception:  # noqa: BLE001 - TF is optional under other backends
+        pass
+    from coaudiotext import __version__
+
+    info["coaudiotext"] = __version__
+    return info
+
+
+def make_optimizer(settings, learning_rate=None):
+    """A fresh Keras optimizer from a `TrainSettings` (never shared between models)."""
+    import keras
+
+    lr = settings.learning_rate if learning_rate is None else learning_rate
+    common = {"learning_rate": lr, "epsilon": settings.epsilon}
+    if settings.clipnorm is not None:
+        common["global_clipnorm"] = settings.clipnorm
+    if settings.optimizer == "adam":
+        return keras.optimizers.Adam(**common)
+    if settings.optimizer == "adamw":
+        return keras.optimizers.AdamW(weight_decay=settings.weight_decay or 0.01, **common)
+    raise ValueError(f"Expected optimizer to be one of {{'adam', 'adamw'}}. Received: optimizer={settings.optimizer!r}")
+
+
+class _EpochTimer:
+    """Adds `epoch_seconds` to the Keras logs."""
+
+    def __new__(cls):
+        import keras
+
+        class EpochTimer(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self._start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                if logs is not None:
+                    logs["epoch_seconds"] = time.perf_counter() - self._start
+
+        return EpochTimer()
+
+
+def _carve_validation(manifest, fraction, seed):
+    """Splits `manifest` rows into (train, val) stratified by label, deterministically."""
+    import numpy as np
+
+    from coaudiotext.data.manifest import Manifest
+
+    rng = np.random.default_rng(seed)
+    val_index = []
+    labels = np.array(manifest.labels)
+    for label in sorted(set(labels)):
+        members = np.flatnonzero(labels == label)
+        rng.shuffle(members)
+        val_index.extend(members[: max(1, int(round(fraction * len(members))))].tolist())
+    val_set = set(val_index)
+    pick = lambda keep: Manifest(  # noqa: E731
+        rows=[r for i, r in enumerate(manifest.rows) if (i in val_set) == keep], path=manifest.path
+    )
+    return pick(False), pick(True)
+
+
+def _class_weights(labels, num_classes):
+    import numpy as np
+
+    counts = np.bincount(labels, minlength=num_classes).astype(float)
+    present = counts > 0
+    weights = np.zeros(num_classes)
+    weights[present] = len(labels) / (present.sum() * counts[present])
+    return {i: float(w) for i, w in enumerate(weights) if present[i]}
+
+
+def _atomic_json(path, payload):
+    path = pathlib.Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def train(
+    model,
+    data="demo",
+    out=None,
+    epochs=None,
+    batch_size=None,
+    learning_rate=None,
+    seed=0,
+    monitor="val_macro_f1",
+    val_split="val",
+    val_fraction=0.1,
+    test_split="test",
+    use_class_weight=False,
+    model_flags=None,
+    feature_overrides=None,
+    data_dir=None,
+    x_fem=None,
+    x_mal=None,
+    skip_bad=False,
+    text_source="gold",
+    resume=None,
+    verbose=1,
+    use_cache=True,
+):
+    """Trains registry model `model` and writes a run directory. Returns the metrics dict.
+
+    Args mirror the command line (`python -m coaudiotext.train --help`). `model_flags`
+    are builder flags such as `{"recurrent_activation": "sigmoid"}`; `feature_overrides`
+    are `{input_name: {setting: value}}` (see `coaudiotext.data.pipeline.FEATURE_KINDS`).
+    """
+    import keras
+    import numpy as np
+
+    from coaudiotext.callbacks import BestCheckpoint, F1Callback
+    from coaudiotext.data import resolve_data
+    from coaudiotext.data.pipeline import build_features, encode_labels, input_config, make_dataset
+    from coaudiotext.evaluate import evaluate_arrays
+    from coaudiotext.models import get_spec, input_shapes
+
+    state = None
+    if resume is not None:
+        run_dir = pathlib.Path(resume)
+        config = json.loads((run_dir / "config.json").read_text())
+        state_path = run_dir / "state.json"
+        if not state_path.exists():
+            raise FileNotFoundError(f"{state_path} not found: {run_dir} has no finished epoch to resume from.")
+        state = json.loads(state_path.read_text())
+        args = config["arguments"]
+        model, data, epochs, batch_size = args["model"], args["data"], args["epochs"], args["batch_size"]
+        learning_rate, seed, monitor = args["learning_rate"], args["seed"], args["monitor"]
+        val_split, val_fraction, test_split = args["val_split"], args["val_fraction"], args["test_split"]
+        use_class_weight, model_flags = args["use_class_weight"], args["model_flags"]
+        feature_overrides, data_dir, x_fem, x_mal = args["feature_overrides"], args["data_dir"], args["x_fem"], args["x_mal"]
+        skip_bad, text_source = args["skip_bad"], args["text_source"]
+
+    spec = get_spec(model)
+    settings = spec.train
+    is_demo = data in ("demo", "demo-tiny")
+    if epochs is None:
+        epochs = settings.demo_epochs if is_demo else settings.epochs
+    batch_size = batch_size or settings.batch_size
+    model_flags = dict(model_flags or {})
+    arguments = {
+        "model": model, "data": data, "epochs": epochs, "batch_size": batch_size,
+        "learning_rate": learning_rate if learning_rate is not None else settings.learning_rate,
+        "seed": seed, "monitor": monitor, "val_split": val_split, "val_fraction": val_fraction,
+        "test_split": test_split, "use_class_weight": use_class_weight, "model_flags": model_flags,
+        "feature_overrides": feature_overrides or {}, "data_dir": data_dir, "x_fem": x_fem, "x_mal": x_mal,
+        "skip_bad": skip_bad, "text_source": text_source,
+    }
+    keras.utils.set_random_seed(seed)
+
+    # Data
+    manifest, class_names = resolve_data(
+        data, data_dir=data_dir, x_fem=x_fem, x_mal=x_mal, skip_bad=skip_bad, text_source=text_source
+    )
+    if manifest.skipped:
+        print(f"Skipped {len(manifest.skipped)} bad manifest row(s):\n" + "\n".join(manifest.skipped))
+    train_rows = manifest.split("train")
+    if val_split in manifest.splits:
+        val_rows = manifest.split(val_split)
+        validation_note = f"split {val_split!r} of the manifest"
+    else:
+        train_rows, val_rows = _carve_validation(train_rows, val_fraction, seed)
+        validation_note = f"{val_fraction:.0%} of 'train' (stratified, seed {seed}); the manifest has no {val_split!r} split"
+    test_rows = manifest.split(test_split) if test_split in manifest.splits else None
+
+    features_config = input_config(spec.inputs, texts=train_rows.texts, overrides=feature_overrides)
+    if verbose:
+        print(f"[coaudiotext] {model}: {len(train_rows)} train / {len(val_rows)} val / "
+              f"{len(test_rows) if test_rows else 0} test utterances; classes {class_names}")
+        print(f"[coaudiotext] features: {json.dumps(features_config)}")
+    x_train = build_features(features_config, train_rows, use_cache=use_cache, progress=bool(verbose))
+    x_val = build_features(features_config, val_rows, use_cache=use_cache, progress=bool(verbose))
+    y_train = encode_labels(train_rows.labels, class_names)
+    y_val = encode_labels(val_rows.labels, class_names)
+
+    # Run directory
+    if resume is not None:
+        run_dir = pathlib.Path(resume)
+    else:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_dir = pathlib.Path(out) if out else pathlib.Path("runs") / f"{model}-{stamp}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_json(run_dir / "config.json", {
+            "arguments": arguments,
+            "command": " ".join(sys.argv),
+            "spec": {"source": spec.source, "inputs": list(spec.inputs), "train": dataclasses.asdict(settings)},
+            "features": features_config,
+            "class_names": class_names,
+            "validation": validation_note,
+            "selection": f"best epoch by {monitor} on the validation split",
+            "sizes": {"train": len(train_rows), "val": len(val_rows), "test": len(test_rows) if test_rows else 0},
+        })
+        _atomic_json(run_dir / "environment.json", environment_info())
+    metadata = {
+        "model": model,
+        "class_names": class_names,
+        "features": features_config,
+        "model_flags": model_flags,
+        "data": str(data),
+    }
+
+    # Model
+    if state is not None:
+        net = keras.saving.load_model(run_dir / "last.keras")
+        initial_epoch = state["epoch"]
+    else:
+        shapes = {name: x_train[name].shape[1:] for name in spec.inputs}
+        net = spec.builder(num_classes=len(class_names), **input_shapes(model, **shapes), **model_flags)
+        net.compile(
+            optimizer=make_optimizer(settings, learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        initial_epoch = 0
+    if verbose:
+        print(f"[coaudiotext] {model}: {net.count_params():,} parameters; {epochs} epochs, batch {batch_size}; "
+              f"selection: {monitor} on validation ({validation_note})")
+
+    mode = "min" if monitor.endswith("loss") else "max"
+    callbacks = [
+        _EpochTimer(),
+        F1Callback(make_dataset(x_val, y_val, batch_size=64), class_names),
+        BestCheckpoint(run_dir, monitor=monitor, mode=mode, metadata=metadata,
+                       initial_best=state["best"] if state else None,
+                       initial_best_epoch=state["best_epoch"] if state else None),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=state is not None),
+    ]
+    class_weight = _class_weights(y_train, len(class_names)) if use_class_weight else None
+    start = time.perf_counter()
+    if initial_epoch < epochs:
+        net.fit(
+            make_dataset(x_train, y_train, batch_size=batch_size, shuffle=True, seed=seed),
+            validation_data=make_dataset(x_val, y_val, batch_size=64),
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            class_weight=class_weight,
+            verbose=verbose,
+        )
+    train_seconds = time.perf_counter() - start
+
+    # Evaluation of the selected model
+    best = keras.saving.load_model(run_dir / "best.keras")
+    results = {"model": model, "parameters": int(best.count_params()), "train_seconds": train_seconds,
+               "selection": f"best epoch by {monitor} on validation", "validation": validation_note}
+    results["val"] = evaluate_arrays(best, x_val, y_val, class_names)
+    if test_rows is not None:
+        x_test = build_features(features_config, test_rows, use_cache=use_cache, progress=bool(verbose))
+        results["test"] = evaluate_arrays(best, x_test, encode_labels(test_rows.labels, class_names), class_names)
+    state_now = json.loads((run_dir / "state.json").read_text())
+    results["best_epoch"] = state_now["best_epoch"]
+    history = _read_history(run_dir / "history.csv")
+    if "epoch_seconds" in history:
+        results["seconds_per_epoch"] = float(np.median(history["epoch_seconds"]))
+    _atomic_json(run_dir / "metrics.json", results)
+    _write_plots(run_dir, results, history, class_names, model)
+    if verbose:
+        from coaudiotext.metrics import format_metrics
+
+        print(f"[coaudiotext] best epoch {results['best_epoch']} ({monitor}); run directory {run_dir}")
+        print("[coaudiotext] val:  " + format_metrics(results["val"], "val"))
+        if "test" in results:
+            print("[coaudiotext] test: " + format_metrics(results["test"], test_split))
+    results["run_dir"] = str(run_dir)
+    return results
+
+
+def _read_history(path):
+    import csv
+
+    history = {}
+    if not pathlib.Path(path).exists():
+        return history
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            for key, value in row.items():
+                try:
+                    history.setdefault(key, []).append(float(value))
+                except (TypeError, ValueError):
+                    pass
+    return history
+
+
+def _write_plots(run_dir, results, history, class_names, model):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from coaudiotext.plots import plot_confusion_matrix, plot_history
+
+    split = "test" if "test" in results else "val"
+    figure = plot_confusion_matrix(results[split]["confusion_matrix"], class_names,
+                                   path=run_dir / "confusion_matrix.png", title=f"{model} on {split}")
+    plt.close(figure)
+    if history:
+        plt.close(plot_history(history, path=run_dir / "history.png"))
+
+
+def _parse_flag(text):
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--set expects FLAG=VALUE, e.g. recurrent_activation=sigmoid; got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        value = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        pass
+    return key.strip(), value
+
+
+def build_parser():
+    from coaudiotext.models import MODELS
+
+    lines = "\n".join(f"  {key:<24}{spec.description}" for key, spec in MODELS.items())
+    parser = argparse.ArgumentParser(
+        prog="python -m coaudiotext.train",
+        description="Train a coaudiotext model and write a run directory (config, history, best/last "
+                    ".keras, metrics JSON, confusion matrix). The best epoch is chosen on the validation "
+                    "split, never on test; test metrics of that checkpoint are printed at the end.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"models:\n{lines}\n\nexamples:\n"
+               "  python -m coaudiotext.train --model mha_a_t\n"
+               "  python -m coaudiotext.train --model bilstm --data demo-tiny --epochs 2 --out runs/smoke\n"
+               "  python -m coaudiotext.train --model para --data my_manifest.csv --set query=learned\n",
+    )
+    parser.add_argument("--model", choices=list(MODELS), metavar="KEY", help="registry key (list below)")
+    parser.add_argument("--data", default="demo",
+                        help="demo (default: embedded synthetic corpus, built on first use), demo-tiny, prosem, "
+                             "or a manifest CSV (columns audio_path,text,label,speaker,split)")
+    parser.add_argument("--data-dir", help="ProSem folder with spec_final.txt, FEMALE/, MALE/ (--data prosem)")
+    parser.add_argument("--x-fem", help="ProSem female permutation file x_fem.npy (from the tutorial repository)")
+    parser.add_argument("--x-mal", help="ProSem male permutation file x_mal.npy")
+    parser.add_argument("--epochs", type=int, help="epochs (default: the key's demo setting on demo data, else the original's)")
+    parser.add_argument("--batch-size", type=int, help="batch size (default: the original's)")
+    parser.add_argument("--lr", type=float, dest="learning_rate", help="learning rate (default: the original's)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--out", help="run directory (default runs/KEY-TIMESTAMP)")
+    parser.add_argument("--monitor", default="val_macro_f1",
+                        help="validation log value that selects the best epoch (default val_macro_f1; "
+                             "also val_accuracy, val_ua, val_weighted_f1, val_loss)")
+    parser.add_argument("--val-split", default="val", help="manifest split used for validation (default val; "
+                        "if absent, --val-fraction of train is held out)")
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="held-out fraction of train when there is no val split")
+    parser.add_argument("--test-split", default="test", help="manifest split reported as test (default test)")
+    parser.add_argument("--class-weight", action="store_true", dest="use_class_weight",
+                        help="balanced class weights (off by default: Keras 2.1 silently ignored the tutorial's)")
+    parser.add_argument("--text-source", choices=("gold", "asr"), default="gold",
+                        help="transcripts from the text column (gold) or the asr_text column")
+    parser.add_argument("--text-features", choices=("auto", "hangul", "latin", "ids"),
+                        help="character features of the text input (default auto: Hangul multi-hot for Korean, else Latin one-hot)")
+    parser.add_argument("--max-chars", type=int, help="characters kept from the end of each transcript (default 30)")
+    parser.add_argument("--text-encoder", help="transformers text encoder (local folder or hub name) for bert/roberta inputs")
+    parser.add_argument("--audio-encoder", help="transformers wav2vec2 encoder (local folder or hub name) for wav2vec2 inputs")
+    parser.add_argument("--set", action="append", type=_parse_flag, default=[], metavar="FLAG=VALUE",
+                        help="model flag, repeatable, e.g. --set recurrent_activation=sigmoid --set query=learned")
+    parser.add_argument("--skip-bad", action="store_true", help="leave out bad manifest rows (listed) instead of stopping")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last.keras")
+    parser.add_argument("--no-cache", action="store_true", help="recompute features instead of using the feature cache")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def feature_overrides_from_args(args, inputs):
+    overrides = {}
+    if "text" in inputs:
+        text = {}
+        if args.text_features:
+            text["kind"] = args.text_features
+        if args.max_chars:
+            text["max_chars"] = args.max_chars
+        if text:
+            overrides["text"] = text
+    for name in inputs:
+        if name.startswith(("bert", "roberta")) and args.text_encoder:
+            overrides[name] = {"model": args.text_encoder}
+        if name.startswith("wav2vec2") and args.audio_encoder:
+            overrides[name] = {"model": args.audio_encoder}
+    return overrides
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.resume is None and args.model is None:
+        parser.error("--model is required (or --resume RUN_DIR)")
+    from coaudiotext.models import get_spec
+
+    inputs = get_spec(args.model).inputs if args.model else ()
+    try:
+        train(
+            args.model, data=args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size,
+            learning_rate=args.learning_rate, seed=args.seed, monitor=args.monitor, val_split=args.val_split,
+            val_fraction=args.val_fraction, test_split=args.test_split, use_class_weight=args.use_class_weight,
+            model_flags=dict(args.set), feature_overrides=feature_overrides_from_args(args, inputs),
+            data_dir=args.data_dir, x_fem=args.x_fem, x_mal=args.x_mal, skip_bad=args.skip_bad,
+            text_source=args.text_source, resume=args.resume, verbose=0 if args.quiet else 1,
+            use_cache=not args.no_cache,
+        )
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
