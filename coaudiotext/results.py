@@ -1,0 +1,140 @@
+"""Reproduce the README results table and the shipped weights on the demo corpus.
+
+    python -m coaudiotext.results                       # every tutorial model, fixed protocol
+    python -m coaudiotext.results --models bilstm para  # a subset (rows of other models are kept)
+
+Protocol (the same for every model): the default demo corpus (seed 0), the key's
+original optimiser settings (tutorial models: Adam 5e-4, epsilon 1e-8, batch 16),
+`--epochs` epochs (default 15), seed 0, the checkpoint with the best validation
+macro-F1 (the `val` split: training voices and scripts, held-out utterances),
+reported on the `test` split (unseen voices *and* unseen scripts). Test is never
+used for selection.
+
+Writes `weights/<key>.keras` (with the class names and feature settings inside),
+`weights/SHA256SUMS`, `weights/results.json`, and the table between the
+`<!-- results:start -->` / `<!-- results:end -->` markers of README.md and
+weights/README.md. Runs are kept under `runs/results/<key>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+TUTORIAL_KEYS = ("text_bilstm_att", "bilstm", "bilstm_att", "para", "mha_a", "mha_a_t", "ca")
+# What the tutorial reports on ProSem (accuracy %, macro-F1), DESIGN §8.
+TUTORIAL_REPORTED = {
+    "bilstm": "83.9 (0.652)",
+    "bilstm_att": "89.3 (0.759)",
+    "para": "93.2 (0.919)",
+    "mha_a": "93.8 (0.928)",
+    "mha_a_t": "92.8 (0.909)",
+    "ca": "91.8 (0.884)",
+}
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def render_table(results):
+    from coaudiotext.models import MODELS
+
+    lines = [
+        "| model | key | inputs | params | WA (acc) | UA | macro-F1 | weighted-F1 | best epoch | s/epoch | tutorial on ProSem: acc (macro-F1) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    order = [k for k in MODELS if k in results]
+    for key in order:
+        row = results[key]
+        test = row["test"]
+        spec = MODELS[key]
+        lines.append(
+            f"| {spec.description} | `{key}` | {' + '.join(spec.inputs)} | {row['parameters']:,} | "
+            f"{test['accuracy']:.3f} | {test['ua']:.3f} | {test['macro_f1']:.3f} | {test['weighted_f1']:.3f} | "
+            f"{row['best_epoch']} | {row.get('seconds_per_epoch', float('nan')):.1f} | {TUTORIAL_REPORTED.get(key, '–')} |"
+        )
+    return "\n".join(lines)
+
+
+def replace_block(path, block):
+    path = pathlib.Path(path)
+    text = path.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise ValueError(f"{path} has no {START} ... {END} markers for the results table.")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(head + START + "\n" + block + "\n" + END + tail, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m coaudiotext.results", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(TUTORIAL_KEYS), help="registry keys to (re)train")
+    parser.add_argument("--epochs", type=int, default=15, help="epochs for every model (default 15)")
+    parser.add_argument("--data", default="demo", help="corpus (default demo)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--weights-dir", default="weights")
+    parser.add_argument("--readme", default="README.md")
+    parser.add_argument("--runs-dir", default="runs/results")
+    args = parser.parse_args(argv)
+
+    from coaudiotext.train import train
+
+    weights = pathlib.Path(args.weights_dir)
+    weights.mkdir(parents=True, exist_ok=True)
+    results_path = weights / "results.json"
+    stored = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results = stored.get("models", {})
+    started = time.perf_counter()
+    for key in args.models:
+        run_dir = pathlib.Path(args.runs_dir) / key
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        print(f"\n=== {key} ===", flush=True)
+        row = train(key, data=args.data, out=run_dir, epochs=args.epochs, seed=args.seed, verbose=2)
+        shutil.copyfile(run_dir / "best.keras", weights / f"{key}.keras")
+        row = {k: v for k, v in row.items() if k in ("parameters", "best_epoch", "seconds_per_epoch", "train_seconds", "selection", "validation", "test", "val")}
+        row["epochs"] = args.epochs
+        results[key] = row
+        payload = {
+            "protocol": {"data": args.data, "epochs": args.epochs, "seed": args.seed,
+                         "selection": "best validation macro-F1 (split 'val')", "reported": "split 'test' (unseen voices and scripts)"},
+            "models": results,
+        }
+        tmp = results_path.with_name(".results.json.tmp")
+        tmp.write_text(json.dumps(payload, indent=2))
+        os.replace(tmp, results_path)
+    wall = time.perf_counter() - started
+    sums = "".join(f"{sha256(p)}  {p.name}\n" for p in sorted(weights.glob("*.keras")))
+    (weights / "SHA256SUMS").write_text(sums)
+    table = render_table(results)
+    note = (f"\n_Protocol: `python -m coaudiotext.results --epochs {args.epochs} --seed {args.seed}` on the `{args.data}` corpus; "
+            f"best validation macro-F1 checkpoint, metrics on the unseen-voice/unseen-script test split. "
+            f"Training wall time of the whole table: {sum(r['train_seconds'] for r in results.values()) / 60:.1f} min "
+            f"on a {os.cpu_count()}-core CPU (this invocation: {len(args.models)} model(s), {wall / 60:.1f} min incl. features)._")
+    for target in (args.readme, weights / "README.md"):
+        if pathlib.Path(target).exists():
+            replace_block(target, table + "\n" + note)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
