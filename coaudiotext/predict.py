@@ -55,7 +55,7 @@ def predict(weights, audio, text=None):
     from coaudiotext.data.pipeline import build_features
 
     model, metadata = load_trained(weights)
-    needs_text = any(settings["kind"] in ("chars", "pretrained_text") for settings in metadata["features"].values())
+    needs_text = any(settings["feature"] in ("chars", "pretrained_text") for settings in metadata["features"].values())
     if needs_text and not text:
         raise ValueError(f"Model {metadata.get('model')!r} reads the transcript too: pass --text \"...\".")
     problem = check_audio(audio)

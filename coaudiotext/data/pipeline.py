@@ -79,7 +79,7 @@ def input_config(input_names, texts=None, overrides=None):
         overrides: dict or None. `{input_name: {setting: value}}`.
 
     Returns:
-        dict `{input_name: {"kind": feature_kind, **settings}}`, JSON-able.
+        dict `{input_name: {"feature": feature_kind, **settings}}`, JSON-able.
     """
     overrides = overrides or {}
     config = {}
@@ -93,7 +93,7 @@ def input_config(input_names, texts=None, overrides=None):
             from coaudiotext.features.text import TextFeaturizer
 
             featurizer = TextFeaturizer(kind=settings["kind"], max_chars=settings["max_chars"])
-            if settings["kind"] == "auto":
+            if not featurizer.resolved:
                 featurizer = featurizer.resolve(texts or [])
             settings = featurizer.get_config()
         if kind.startswith("pretrained") and not settings.get("model"):
@@ -101,7 +101,7 @@ def input_config(input_names, texts=None, overrides=None):
                 f"Input {name!r} needs a pretrained encoder: pass --{ 'text' if kind == 'pretrained_text' else 'audio'}-encoder "
                 "with a local folder or hub name (see README: pretrained features)."
             )
-        config[name] = {"kind": kind, **settings}
+        config[name] = {"feature": kind, **settings}
     return config
 
 
@@ -141,7 +141,7 @@ def _extract(kind, settings, manifest, use_cache, progress):
 
     paths = manifest.audio_paths
     texts = manifest.texts
-    options = {k: v for k, v in settings.items() if k != "kind"}
+    options = {k: v for k, v in settings.items() if k != "feature"}
     if kind == "mel_rms":
         return _cached(kind, options, paths, [], lambda: (features.extract("mel_rms", paths, progress=progress, **options),), use_cache)
     if kind == "mfcc":
@@ -171,13 +171,14 @@ def build_features(config, manifest, use_cache=True, progress=True):
     done = {}
     out = {}
     for name, settings in config.items():
-        kind = settings["kind"]
+        kind = settings["feature"]
         key = json.dumps(settings, sort_keys=True)
         if key not in done:
             done[key] = _extract(kind, settings, manifest, use_cache, progress)
         arrays = done[key]
         out[name] = arrays[1] if name.endswith("_mask") else arrays[0]
-        out[name] = np.asarray(out[name], dtype=np.float32)
+        array = np.asarray(out[name])
+        out[name] = array.astype(np.float32) if array.dtype.kind in "fb" else array
     return out
 
 
