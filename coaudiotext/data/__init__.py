@@ -17,6 +17,8 @@ import pathlib
 __all__ = ["resolve_data", "known_label_order"]
 
 DEMO_LABELS = ("s", "yn", "wh", "c", "r")
+# Label codes in the tutorial's order (class ids 0..6): statement, yes/no question, wh-question,
+# rhetorical question, command, request, rhetorical command.
 PROSEM_LABELS = ("s", "yn", "wh", "rq", "c", "r", "rc")
 
 

@@ -52,9 +52,7 @@ __all__ = [
     "text_only_ceiling",
 ]
 
-PROSEM_LABELS = ("s", "yn", "wh", "rq", "c", "r", "rc")
-"""Label codes in the tutorial's order (class ids 0..6): statement, yes/no question,
-wh-question, rhetorical question, command, request, rhetorical command."""
+from coaudiotext.data import PROSEM_LABELS  # noqa: E402  (one definition, shared with resolve_data)
 
 PROSEM_SCRIPT_COLUMNS = ("lemma", "wh_family", "text", "label", "gloss", "speech_level", "note")
 PROSEM_COLUMNS = ("audio_path", "text", "label", "speaker", "split", "id", "gender")

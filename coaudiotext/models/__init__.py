@@ -82,6 +82,10 @@ class ModelSpec:
 # Modules that contribute a `SPECS` dict, in the order they appear in --help.
 _FAMILY_MODULES = (
     "coaudiotext.models.speech_bilstm",
+    "coaudiotext.models.self_attentive_bilstm",
+    "coaudiotext.models.parallel_bilstm_att",
+    "coaudiotext.models.multi_hop_attention",
+    "coaudiotext.models.cross_attention",
 )
 
 
