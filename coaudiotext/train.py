@@ -153,14 +153,18 @@ def train(
     skip_bad=False,
     text_source="gold",
     resume=None,
+    labels=None,
     verbose=1,
     use_cache=True,
+    report=True,
 ):
     """Trains registry model `model` and writes a run directory. Returns the metrics dict.
 
     Args mirror the command line (`python -m coaudiotext.train --help`). `model_flags`
     are builder flags such as `{"recurrent_activation": "sigmoid"}`; `feature_overrides`
     are `{input_name: {setting: value}}` (see `coaudiotext.data.pipeline.FEATURE_KINDS`).
+    `verbose` is Keras' fit verbosity (0 also hides feature progress bars); `report`
+    prints the data sizes and the final val/test metrics.
     """
     import keras
     import numpy as np
@@ -185,7 +189,7 @@ def train(
         val_split, val_fraction, test_split = args["val_split"], args["val_fraction"], args["test_split"]
         use_class_weight, model_flags = args["use_class_weight"], args["model_flags"]
         feature_overrides, data_dir, x_fem, x_mal = args["feature_overrides"], args["data_dir"], args["x_fem"], args["x_mal"]
-        skip_bad, text_source = args["skip_bad"], args["text_source"]
+        skip_bad, text_source, labels = args["skip_bad"], args["text_source"], args.get("labels")
 
     spec = get_spec(model)
     settings = spec.train
@@ -200,13 +204,13 @@ def train(
         "seed": seed, "monitor": monitor, "val_split": val_split, "val_fraction": val_fraction,
         "test_split": test_split, "use_class_weight": use_class_weight, "model_flags": model_flags,
         "feature_overrides": feature_overrides or {}, "data_dir": data_dir, "x_fem": x_fem, "x_mal": x_mal,
-        "skip_bad": skip_bad, "text_source": text_source,
+        "skip_bad": skip_bad, "text_source": text_source, "labels": labels,
     }
     keras.utils.set_random_seed(seed)
 
     # Data
     manifest, class_names = resolve_data(
-        data, data_dir=data_dir, x_fem=x_fem, x_mal=x_mal, skip_bad=skip_bad, text_source=text_source
+        data, data_dir=data_dir, x_fem=x_fem, x_mal=x_mal, skip_bad=skip_bad, text_source=text_source, labels=labels
     )
     if manifest.skipped:
         print(f"Skipped {len(manifest.skipped)} bad manifest row(s):\n" + "\n".join(manifest.skipped))
@@ -220,7 +224,7 @@ def train(
     test_rows = manifest.split(test_split) if test_split in manifest.splits else None
 
     features_config = input_config(spec.inputs, texts=train_rows.texts, overrides=feature_overrides)
-    if verbose:
+    if report:
         print(f"[coaudiotext] {model}: {len(train_rows)} train / {len(val_rows)} val / "
               f"{len(test_rows) if test_rows else 0} test utterances; classes {class_names}")
         print(f"[coaudiotext] features: {json.dumps(features_config)}")
@@ -268,7 +272,7 @@ def train(
             metrics=["accuracy"],
         )
         initial_epoch = 0
-    if verbose:
+    if report:
         print(f"[coaudiotext] {model}: {net.count_params():,} parameters; {epochs} epochs, batch {batch_size}; "
               f"selection: {monitor} on validation ({validation_note})")
 
@@ -291,6 +295,7 @@ def train(
             initial_epoch=initial_epoch,
             callbacks=callbacks,
             class_weight=class_weight,
+            shuffle=False,  # the dataset reshuffles itself every epoch
             verbose=verbose,
         )
     train_seconds = time.perf_counter() - start
@@ -310,7 +315,7 @@ def train(
         results["seconds_per_epoch"] = float(np.median(history["epoch_seconds"]))
     _atomic_json(run_dir / "metrics.json", results)
     _write_plots(run_dir, results, history, class_names, model)
-    if verbose:
+    if report:
         from coaudiotext.metrics import format_metrics
 
         print(f"[coaudiotext] best epoch {results['best_epoch']} ({monitor}); run directory {run_dir}")
@@ -409,6 +414,9 @@ def build_parser():
     parser.add_argument("--audio-encoder", help="transformers wav2vec2 encoder (local folder or hub name) for wav2vec2 inputs")
     parser.add_argument("--set", action="append", type=_parse_flag, default=[], metavar="FLAG=VALUE",
                         help="model flag, repeatable, e.g. --set recurrent_activation=sigmoid --set query=learned")
+    parser.add_argument("--labels", type=lambda text: [t.strip() for t in text.split(",") if t.strip()],
+                        help="comma-separated class names in class-id order; rows with other labels are errors "
+                             "(default: the corpus' label set, or the sorted labels of a manifest)")
     parser.add_argument("--skip-bad", action="store_true", help="leave out bad manifest rows (listed) instead of stopping")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last.keras")
     parser.add_argument("--no-cache", action="store_true", help="recompute features instead of using the feature cache")
@@ -449,7 +457,7 @@ def main(argv=None):
             val_fraction=args.val_fraction, test_split=args.test_split, use_class_weight=args.use_class_weight,
             model_flags=dict(args.set), feature_overrides=feature_overrides_from_args(args, inputs),
             data_dir=args.data_dir, x_fem=args.x_fem, x_mal=args.x_mal, skip_bad=args.skip_bad,
-            text_source=args.text_source, resume=args.resume, verbose=0 if args.quiet else 1,
+            text_source=args.text_source, resume=args.resume, labels=args.labels, verbose=0 if args.quiet else 1,
             use_cache=not args.no_cache,
         )
     except (ValueError, FileNotFoundError) as error:

@@ -1,0 +1,247 @@
+"""Benchmarks: `python -m coaudiotext.bench SUBCOMMAND [options]`.
+
+Subcommands:
+
+* `features`: the tutorial's per-file librosa loop (`make_data`: load, two STFTs,
+  RMS, mel spectrogram per file) against the `tf.data` pipeline of
+  `coaudiotext.features.extract("mel_rms", ...)` on the same files, in one run;
+  prints both times (best of `--repeat` alternating runs), the speed-up and the
+  largest dB difference between the two.
+
+Files come from `--data` (a manifest CSV, or a folder searched for audio files)
+or, by default, are rendered with the demo corpus's espeak-ng renderer into a
+temporary folder.
+
+A subcommand is one function decorated with `@command(name, help, arguments)`;
+it receives the parsed `argparse.Namespace` and returns a JSON-able dict, which
+`--json OUT` writes to a file.
+
+Example:
+
+    python -m coaudiotext.bench features --n 100
+    python -m coaudiotext.bench features --data runs/demo/manifest.csv --json bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+__all__ = ["command", "main"]
+
+_COMMANDS = {}  # name -> (help, arguments, function)
+
+_AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+_BENCH_TEXTS = (
+    "close the window?",
+    "you locked the door.",
+    "turn off the lights in the kitchen!",
+    "where did you put the keys to the car.",
+    "could you send me the report before the meeting tomorrow?",
+    "she already left for the station.",
+    "the weather in the mountains was wonderful and the children played outside until the evening came.",
+    "did they finish the project on time?",
+    "bring me a glass of water, please!",
+    "what time does the last train leave tonight.",
+    "after the long winter the river rose over its banks and flooded the fields along the valley for weeks.",
+    "we met at the old library near the park.",
+)
+_BENCH_VOICES = ("en-us", "en-us+f3", "en+m3", "en-gb-x-rp+klatt2", "en-us+f5", "en+m7", "en-us+m1", "en+f2")
+
+
+def command(name, help, arguments=()):
+    """Registers a benchmark subcommand.
+
+    Args:
+        name: str. The subcommand name on the command line.
+        help: str. One line shown by `--help`.
+        arguments: sequence of `(flags, kwargs)` for `ArgumentParser.add_argument`. Defaults to ().
+
+    The decorated function takes the parsed arguments and returns a JSON-able dict of results.
+    """
+
+    def register(function):
+        _COMMANDS[name] = (help, tuple(arguments), function)
+        return function
+
+    return register
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
+
+
+def _audio_files(data, n):
+    """Up to `n` audio files from a manifest CSV or a folder; errors name what was received."""
+    path = pathlib.Path(data)
+    if path.is_dir():
+        files = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in _AUDIO_SUFFIXES)
+        if not files:
+            raise SystemExit(f"--data {data!r}: no audio files ({', '.join(_AUDIO_SUFFIXES)}) under this folder.")
+        return files[:n]
+    if path.is_file():
+        from coaudiotext.data.manifest import read_manifest
+
+        return read_manifest(path, check_files=False).audio_paths[:n]
+    raise SystemExit(f"--data {data!r}: expected a manifest CSV or a folder of audio files; nothing is there.")
+
+
+def _render_files(n, folder):
+    """Renders `n` utterances (texts x voices) with the demo renderer as 16-bit wav files in `folder`."""
+    import soundfile
+
+    from coaudiotext.data.demo import render
+
+    files = []
+    for i in range(n):
+        text = _BENCH_TEXTS[i % len(_BENCH_TEXTS)]
+        voice = _BENCH_VOICES[(i // len(_BENCH_TEXTS)) % len(_BENCH_VOICES)]
+        samples, sample_rate = render(text, voice=voice, rate=150 + 7 * (i % 9))
+        target = os.path.join(folder, f"utt{i:05d}.wav")
+        soundfile.write(target, samples, sample_rate, subtype="PCM_16")
+        files.append(target)
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# features
+# ---------------------------------------------------------------------------------------------
+
+
+def _tutorial_make_data(files, max_frames=200):
+    """The tutorial's `make_data` loop (librosa >= 0.7 names), one file at a time."""
+    import librosa
+
+    data = np.zeros((len(files), max_frames, 129))
+    for i, filename in enumerate(files):
+        y, sr = librosa.load(filename)
+        D = np.abs(librosa.stft(y)) ** 2
+        ss, phase = librosa.magphase(librosa.stft(y))
+        rmse = librosa.feature.rms(S=ss)
+        rmse = rmse / np.max(rmse)
+        rmse = np.transpose(rmse)
+        S = librosa.feature.melspectrogram(S=D)
+        S = np.transpose(S)
+        if len(S) >= max_frames:
+            data[i][:, 0] = rmse[-max_frames:, 0]
+            data[i][:, 1:] = S[-max_frames:, :]
+        else:
+            data[i][-len(S) :, 0] = np.transpose(rmse)
+            data[i][-len(S) :, 1:] = S
+    return data
+
+
+def _max_db_difference(reference, other, top_db=80.0):
+    """Largest |dB| difference of the mel columns over bins within `top_db` of each utterance's peak."""
+    worst = 0.0
+    for ref, got in zip(reference[..., 1:], other[..., 1:]):
+        selected = ref > ref.max() * 10 ** (-top_db / 10)
+        if selected.any():
+            diff = np.abs(10 * np.log10(ref[selected]) - 10 * np.log10(np.maximum(got[selected], 1e-30)))
+            worst = max(worst, float(diff.max()))
+    return worst
+
+
+@command(
+    "features",
+    help="tutorial librosa loop vs the tf.data mel+RMS pipeline on the same files",
+    arguments=(
+        (("--n",), {"type": int, "default": 100, "help": "number of files (default 100)"}),
+        (("--data",), {"default": None, "help": "manifest CSV or folder of audio files (default: render demo speech)"}),
+        (("--batch-size",), {"type": int, "default": 16, "help": "tf.data batch size (default 16)"}),
+        (("--repeat",), {"type": int, "default": 3, "help": "timed runs of each, best kept (default 3)"}),
+    ),
+)
+def features(args):
+    import soundfile
+
+    from coaudiotext import features as feature_api
+
+    for flag, value in (("--n", args.n), ("--repeat", args.repeat), ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise SystemExit(f"{flag} must be a positive integer. Received: {flag} {value}")
+    with tempfile.TemporaryDirectory(prefix="coaudiotext-bench-") as folder:
+        if args.data:
+            files = _audio_files(args.data, args.n)
+        else:
+            started = time.perf_counter()
+            files = _render_files(args.n, folder)
+            print(f"rendered {len(files)} files in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        for path in files:  # warm the OS file cache for both contenders
+            with open(path, "rb") as handle:
+                handle.read()
+        import librosa  # noqa: F401  (imports are not timed)
+        import tensorflow  # noqa: F401
+
+        _tutorial_make_data(files[:1])  # warm-up: librosa's lazy imports (seconds)
+        feature_api.extract("mel_rms", files[:2], progress=False)  # warm-up: TF runtime, mel matrix
+
+        tutorial_times, ours_times = [], []
+        for _ in range(args.repeat):  # alternate, keep the best of each (shared machines are noisy)
+            started = time.perf_counter()
+            tutorial = _tutorial_make_data(files)
+            tutorial_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            ours = feature_api.extract("mel_rms", files, batch_size=args.batch_size, progress=False)
+            ours_times.append(time.perf_counter() - started)
+        tutorial_s, ours_s = min(tutorial_times), min(ours_times)
+        audio_s = sum(soundfile.info(path).duration for path in files)
+
+    results = {
+        "files": len(files),
+        "audio_s": round(audio_s, 1),
+        "tutorial_loop_s": round(tutorial_s, 3),
+        "tf_data_s": round(ours_s, 3),
+        "speedup": round(tutorial_s / ours_s, 2),
+        "max_db_difference": _max_db_difference(tutorial, ours),
+        "max_rms_difference": float(np.abs(tutorial[..., 0] - ours[..., 0]).max()),
+        "cpu_count": os.cpu_count(),
+        "batch_size": args.batch_size,
+        "repeat": args.repeat,
+        "tutorial_loop_runs_s": [round(t, 3) for t in tutorial_times],
+        "tf_data_runs_s": [round(t, 3) for t in ours_times],
+    }
+    print(
+        f"{len(files)} files ({audio_s:.0f} s of audio): tutorial librosa loop {tutorial_s:.2f} s, tf.data pipeline {ours_s:.2f} s "
+        f"-> {results['speedup']:.2f}x; max |dB| difference {results['max_db_difference']:.2e}, "
+        f"max RMS difference {results['max_rms_difference']:.1e}"
+    )
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m coaudiotext.bench", description=__doc__.split("\n\n")[0])
+    subparsers = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+    for name, (help_text, arguments, _) in _COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        for flags, kwargs in arguments:
+            sub.add_argument(*flags, **kwargs)
+        sub.add_argument("--json", metavar="OUT", default=None, help="also write the results as JSON to OUT")
+    return parser
+
+
+def main(argv=None):
+    """Runs one benchmark subcommand; returns its results dict."""
+    args = _parser().parse_args(argv)
+    results = _COMMANDS[args.command][2](args)
+    if args.json:
+        pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(args.json).write_text(json.dumps({"command": args.command, **results}, indent=2) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""End to end through the command lines on the tiny demo corpus: train, resume, evaluate, predict, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from coaudiotext.data import resolve_data
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+
+
+def run(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, env=ENV, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "bilstm"
+    result = run("coaudiotext.train", "--model", "bilstm", "--data", "demo-tiny", "--epochs", "1",
+                 "--out", str(out), "--set", "recurrent_activation=sigmoid", "--quiet")
+    return out, result
+
+
+def test_train_writes_a_complete_run_directory(tiny_run):
+    out, result = tiny_run
+    for name in ("config.json", "environment.json", "history.csv", "best.keras", "last.keras", "state.json",
+                 "metrics.json", "confusion_matrix.png", "history.png"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["test"]) >= {"accuracy", "ua", "macro_f1", "weighted_f1", "per_class", "confusion_matrix", "n"}
+    assert "on validation" in metrics["selection"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["arguments"]["model_flags"] == {"recurrent_activation": "sigmoid"}
+    assert "macro-F1" in result.stdout and "on test" in result.stdout
+
+
+def test_resume_continues_from_last_epoch(tiny_run, tmp_path):
+    import shutil
+
+    out, _ = tiny_run
+    copy = tmp_path / "resumed"
+    shutil.copytree(out, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["arguments"]["epochs"] = 2
+    (copy / "config.json").write_text(json.dumps(config))
+    run("coaudiotext.train", "--resume", str(copy), "--quiet")
+    state = json.loads((copy / "state.json").read_text())
+    assert state["epoch"] == 2
+    assert len((copy / "history.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
+
+
+def test_evaluate_reproduces_training_metrics_and_predict_runs(tiny_run, tmp_path):
+    out, _ = tiny_run
+    run("coaudiotext.evaluate", "--weights", str(out / "best.keras"), "--data", "demo-tiny", "--split", "test",
+        "--json", str(tmp_path / "eval.json"))
+    evaluated = json.loads((tmp_path / "eval.json").read_text())
+    trained = json.loads((out / "metrics.json").read_text())["test"]
+    for key in ("accuracy", "ua", "macro_f1", "weighted_f1", "n"):
+        assert evaluated[key] == pytest.approx(trained[key]), key
+    manifest, _ = resolve_data("demo-tiny")
+    result = run("coaudiotext.predict", "--weights", str(out / "best.keras"), "--audio", manifest.audio_paths[0], "--json")
+    payload = json.loads(result.stdout)
+    assert payload["label"] in payload["probabilities"]
+    assert sum(payload["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_bad_manifest_lists_every_bad_row(tmp_path):
+    manifest, _ = resolve_data("demo-tiny")
+    good = manifest.audio_paths[0]
+    (tmp_path / "bad.csv").write_text(
+        "audio_path,text,label,speaker,split\n"
+        f"{good},hello there,s,a,train\n"
+        "nowhere.wav,hello,s,a,train\n"
+        f"{good},,s,a,train\n"
+        f"{good},hello,shout,a,test\n"
+    )
+    result = run("coaudiotext.train", "--model", "bilstm", "--data", str(tmp_path / "bad.csv"), "--epochs", "1",
+                 "--labels", "s,yn,wh,c,r", check=False)
+    assert result.returncode == 2
+    for line in ("line 3", "line 4", "line 5"):
+        assert line in result.stderr
+    assert "line 2" not in result.stderr
+
+
+def test_predict_requires_text_for_text_models(tmp_path):
+    from coaudiotext.callbacks import atomic_save_model
+    from coaudiotext.models import build_model
+
+    model = build_model("text_bilstm_att", num_classes=5, text_shape=(30, 43), recurrent_activation="sigmoid")
+    metadata = {"model": "text_bilstm_att", "class_names": ["s", "yn", "wh", "c", "r"],
+                "features": {"text": {"feature": "chars", "kind": "latin", "max_chars": 30}}}
+    atomic_save_model(model, tmp_path / "m.keras", metadata)
+    manifest, _ = resolve_data("demo-tiny")
+    result = run("coaudiotext.predict", "--weights", str(tmp_path / "m.keras"), "--audio", manifest.audio_paths[0], check=False)
+    assert result.returncode == 2 and "--text" in result.stderr
+    result = run("coaudiotext.predict", "--weights", str(tmp_path / "m.keras"), "--audio", manifest.audio_paths[0],
+                 "--text", "where did you put it", "--json")
+    assert json.loads(result.stdout)["label"] in metadata["class_names"]
+    np.testing.assert_allclose(sum(json.loads(result.stdout)["probabilities"].values()), 1.0, atol=1e-4)
