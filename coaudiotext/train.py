@@ -74,7 +74,8 @@ def make_optimizer(settings, learning_rate=None):
     if settings.optimizer == "adam":
         return keras.optimizers.Adam(**common)
     if settings.optimizer == "adamw":
-        return keras.optimizers.AdamW(weight_decay=settings.weight_decay or 0.01, **common)
+        decay = 0.01 if settings.weight_decay is None else settings.weight_decay  # torch AdamW's default
+        return keras.optimizers.AdamW(weight_decay=decay, **common)
     raise ValueError(f"Expected optimizer to be one of {{'adam', 'adamw'}}. Received: optimizer={settings.optimizer!r}")
 
 
@@ -196,6 +197,8 @@ def train(
     is_demo = data in ("demo", "demo-tiny")
     if epochs is None:
         epochs = settings.demo_epochs if is_demo else settings.epochs
+    if learning_rate is None and is_demo and settings.demo_learning_rate is not None:
+        learning_rate = settings.demo_learning_rate
     batch_size = batch_size or settings.batch_size
     model_flags = dict(model_flags or {})
     arguments = {

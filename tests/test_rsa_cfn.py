@@ -1,0 +1,351 @@
+"""Seed-002 RSA-CFN heads: exact counts, PyTorch parity of each head, contract, attention maps, mixed precision."""
+
+import gc
+import math
+import warnings
+
+import keras
+import numpy as np
+import pytest
+from model_contract import run_model_contract
+
+from coaudiotext.layers.fusion import FeatureSelfAttention, TensorFusion, plot_rsa_attention
+from coaudiotext.models import MODELS, build_model
+from coaudiotext.models import rsa_cfn as heads
+
+W, T, C = 12, 8, 3  # reduced widths for everything that trains
+SMALL = {
+    "early_fusion": {},
+    "late_fusion": {},
+    "stack": {},
+    "residual": {"hidden_units": 6},
+    "rsa": {"hidden_units": 6, "attention_units": 5},
+    "rsa_cfn": {"projection_units": 4, "attention_units": 3, "hidden_units": 8},
+    "hybrid_fusion": {"projection_units": 4, "attention_units": 3, "cfn_hidden_units": 8, "residual_units": 6},
+    "mlp_mixer": {"hidden_units": 6, "classifier_units": 10, "audio_frames": 7},
+    "wav2vec2_cls": {"hidden_units": 5},
+    "roberta_cls": {},
+}
+SEQ = {"wav2vec2_seq": (5, W), "roberta_seq": (4, T)}
+
+
+def _small_model(key, **extra):
+    spec = MODELS[key]
+    shapes = {name: SEQ[name] if name in SEQ else ((W,) if name == "wav2vec2" else (T,)) for name in spec.inputs}
+    kwargs = {f"{name}_shape": shape for name, shape in shapes.items()}
+    kwargs.update(SMALL[key], **extra)
+    return spec.builder(num_classes=C, **kwargs), shapes
+
+
+def _inputs(shapes, batch=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return {name: rng.standard_normal((batch,) + shape).astype("float32") for name, shape in shapes.items()}
+
+
+def _randomise(model, seed=1, scale=0.4):
+    rng = np.random.default_rng(seed)
+    model.set_weights([(rng.standard_normal(w.shape) * scale).astype("float32") for w in model.get_weights()])
+
+
+# ---------------------------------------------------------------- parameter counts
+
+FULL_COUNTS = {
+    "early_fusion": 16135,
+    "late_fusion": 12572,
+    "stack": 16135,
+    "residual": 5064711,
+    "rsa": 5065737,
+    "rsa_cfn": 328300813,
+    "hybrid_fusion": 333394245,
+    "mlp_mixer": 1344207,
+    "wav2vec2_cls": 1056775,
+    "roberta_cls": 6919,
+}
+
+
+def test_exact_parameter_counts_small_heads():
+    for key, count in FULL_COUNTS.items():
+        assert heads.expected_param_count(key) == count, key
+        if key in ("rsa_cfn", "hybrid_fusion"):
+            continue
+        model = build_model(key)
+        assert model.count_params() == count, key
+    assert heads.mlp_mixer(fix_mixer_norm=True).count_params() == 1344207 + 2 * 256
+
+
+def test_full_width_rsa_cfn_count_and_warning():
+    # Builds the 328M-parameter head once (zeros: no random-init temporaries, ~1.3 GB), then frees it.
+    with pytest.warns(heads.LargeModelWarning, match=r"328,300,813 parameters.*GiB"):
+        model = build_model("rsa_cfn", kernel_initializer="zeros")
+    try:
+        assert model.count_params() == 328300813
+        assert model.get_layer("res_block2").count_params() == 293979906
+        assert model.get_layer("cross_fusion").output.shape == (None, 129 * 129)
+    finally:
+        del model
+        keras.backend.clear_session()
+        gc.collect()
+
+
+def test_reduced_widths_count_as_computed_and_do_not_warn():
+    for key in SMALL:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", heads.LargeModelWarning)
+            model, _ = _small_model(key)
+        options = dict(SMALL[key])
+        if key == "mlp_mixer":
+            options["text_frames"] = SEQ["roberta_seq"][0]
+        assert model.count_params() == heads.expected_param_count(key, W, T, C, **options), key
+
+
+# ---------------------------------------------------------------- layers, by hand
+
+
+@pytest.mark.parametrize("factorized", [True, False])
+def test_feature_self_attention_by_hand(factorized):
+    layer = FeatureSelfAttention(attention_units=2, factorized=factorized)
+    x = np.array([[0.5, -1.0, 2.0]], "float32")
+    layer.build((None, 3))
+    wq, bq, wk, bk, wv, bv = [np.array([[1.0, -0.5]]), [0.1, 0.2], [[0.3, 0.7]], [0.0, -0.1], [[2.0]], [0.5]]
+    layer.set_weights([np.asarray(w, "float32") for w in (wq, bq, wk, bk, wv, bv)])
+    out, attention = layer(x, return_attention_scores=True)
+    tokens = x[0][:, None]
+    q, k, v = tokens @ np.array(wq) + bq, tokens @ np.array(wk) + bk, tokens @ np.array(wv) + bv
+    scores = q @ k.T / math.sqrt(2)
+    expected_attention = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(attention)[0], expected_attention, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(out)[0], (expected_attention @ v)[:, 0], atol=1e-6)
+    assert layer.count_params() == 4 * 2 + 2
+    clone = FeatureSelfAttention.from_config(layer.get_config())
+    assert clone.attention_units == 2 and clone.factorized is factorized
+
+
+def test_factorized_attention_equals_explicit_qk():
+    x = np.random.default_rng(0).standard_normal((3, 40)).astype("float32")
+    fast, literal = FeatureSelfAttention(16), FeatureSelfAttention(16, factorized=False)
+    fast.build((None, 40))
+    literal.build((None, 40))
+    rng = np.random.default_rng(1)
+    weights = [rng.uniform(-1, 1, w.shape).astype("float32") for w in fast.get_weights()]  # PyTorch-like init
+    fast.set_weights(weights)
+    literal.set_weights(weights)
+    (out_a, map_a), (out_b, map_b) = fast(x, return_attention_scores=True), literal(x, return_attention_scores=True)
+    np.testing.assert_allclose(np.asarray(map_a), np.asarray(map_b), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(out_a), np.asarray(out_b), atol=1e-5)
+
+
+def test_tensor_fusion_order_matches_prepended_ones():
+    a = np.array([[2.0, 3.0]], "float32")
+    b = np.array([[5.0, 7.0, 11.0]], "float32")
+    fused = np.asarray(TensorFusion()([a, b]))[0]
+    expected = np.outer([1.0, 2.0, 3.0], [1.0, 5.0, 7.0, 11.0]).reshape(-1)  # torch.cat((ones, v)), row-major view
+    np.testing.assert_array_equal(fused, expected)
+    plain = np.asarray(TensorFusion(append_one=False)([a, b]))[0]
+    np.testing.assert_array_equal(plain, np.outer(a[0], b[0]).reshape(-1))
+    assert TensorFusion.from_config(TensorFusion(append_one=False).get_config()).append_one is False
+
+
+# ---------------------------------------------------------------- PyTorch parity of every head
+
+
+def _torch_reference(model, key, inputs, fix_mixer_norm=False):
+    """The original heads' forward (src/models.py, src/layer.py), in PyTorch float64 with the Keras weights."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+
+    def t(a):
+        return torch.tensor(np.asarray(a), dtype=torch.float64)
+
+    def linear(name, x):
+        kernel, bias = model.get_layer(name).get_weights()
+        return F.linear(x, t(kernel).T, t(bias))
+
+    def norm(name, x):
+        gamma, beta = model.get_layer(name).get_weights()
+        return F.layer_norm(x, (x.shape[-1],), t(gamma), t(beta), eps=1e-5)
+
+    def self_attention(name, x):  # SelfAttention(1, h)
+        wq, bq, wk, bk, wv, bv = (t(w) for w in model.get_layer(name).get_weights())
+        x = x.unsqueeze(-1)
+        q, k, v = F.linear(x, wq.T, bq), F.linear(x, wk.T, bk), F.linear(x, wv.T, bv)
+        scores = torch.matmul(q, k.transpose(1, 2)) / math.sqrt(q.size(-1))
+        return torch.matmul(F.softmax(scores, dim=-1), v).squeeze(-1)
+
+    def res_blocks(prefix, x, block_input):
+        res = F.relu(linear(prefix + "res_block", block_input))
+        res2 = F.relu(linear(prefix + "res_block2", torch.cat([block_input, res], dim=1)))
+        return x + res2
+
+    def early(prefix, wav, text):
+        return linear(prefix + "classifier", norm(prefix + "norm", torch.cat([wav, text], dim=1)))
+
+    def late(prefix, wav, text):
+        stacked = torch.stack([linear(prefix + "wave_classifier", wav), linear(prefix + "text_classifier", text)], 1)
+        return norm(prefix + "norm", stacked).mean(1)
+
+    def residual(prefix, wav, text, attention=False):
+        x = norm(prefix + "norm", torch.cat([wav, text], dim=1))
+        block_input = self_attention(prefix + "self_attention", x) if attention else x
+        return linear(prefix + "classifier", res_blocks(prefix, x, block_input))
+
+    def cfn(prefix, wav, text):
+        bs = wav.shape[0]
+        w, s = linear(prefix + "wav_proj", wav), linear(prefix + "text_proj", text)
+        w = norm(prefix + "wav_norm", self_attention(prefix + "wav_attention", w) + w)
+        s = norm(prefix + "text_norm", self_attention(prefix + "text_attention", s) + s)
+        ones = torch.ones(bs, 1, dtype=w.dtype)
+        w, s = torch.cat((ones, w), dim=1), torch.cat((ones, s), dim=1)
+        cross = torch.matmul(w.unsqueeze(2), s.unsqueeze(1)).view(bs, -1)
+        hidden = F.relu(linear(prefix + "classifier_hidden", res_blocks(prefix, cross, cross)))
+        return linear(prefix + "classifier", hidden)
+
+    def mlp(name, x):
+        return linear(name + "_fc2", F.gelu(linear(name + "_fc", x)))
+
+    def mixer(wav, text, audio_frames):
+        a, s = linear("audio_projection", wav), linear("text_projection", text)
+        if a.shape[1] < audio_frames:
+            a = torch.cat([a, torch.zeros(a.shape[0], audio_frames - a.shape[1], a.shape[2], dtype=a.dtype)], dim=1)
+        x = torch.cat([s, a], dim=1)
+        y = norm("mixer_0_norm", x).permute(0, 2, 1)
+        y = mlp("mixer_0_sequence_mixing", y).permute(0, 2, 1)
+        x = x + y
+        y = norm("mixer_0_channel_norm", x) if fix_mixer_norm else norm("mixer_0_norm", y)
+        y = mlp("mixer_0_modal_mixing", y) + x
+        x = norm("norm", y).mean(dim=1)
+        return linear("classifier", F.gelu(linear("classifier_hidden", x)))
+
+    feeds = {name: t(value) for name, value in inputs.items()}
+    wav, text = feeds.get("wav2vec2"), feeds.get("roberta")
+    if key == "early_fusion" or key == "stack":
+        logits = early("", wav, text)
+    elif key == "late_fusion":
+        logits = late("", wav, text)
+    elif key == "residual":
+        logits = residual("", wav, text)
+    elif key == "rsa":
+        logits = residual("", wav, text, attention=True)
+    elif key == "rsa_cfn":
+        logits = cfn("", wav, text)
+    elif key == "hybrid_fusion":
+        votes = [early("early_", wav, text), late("late_", wav, text)]
+        votes += [residual("residual_", wav, text), cfn("cfn_", wav, text)]
+        logits = norm("hybrid_norm", torch.stack(votes, dim=1)).mean(1)
+    elif key == "mlp_mixer":
+        logits = mixer(feeds["wav2vec2_seq"], feeds["roberta_seq"], SMALL["mlp_mixer"]["audio_frames"])
+    elif key == "wav2vec2_cls":
+        logits = linear("out_proj", torch.tanh(linear("dense", wav)))
+    elif key == "roberta_cls":
+        logits = linear("classifier", norm("norm", text))
+    return F.softmax(logits, dim=-1).numpy()
+
+
+@pytest.mark.parametrize("key", list(SMALL))
+def test_matches_pytorch_reference(key):
+    model, shapes = _small_model(key)
+    _randomise(model)
+    inputs = _inputs(shapes)
+    expected = _torch_reference(model, key, inputs)
+    np.testing.assert_allclose(np.asarray(model.predict(inputs, verbose=0)), expected, atol=2e-5)
+
+
+def test_mixer_norm_fix_is_the_standard_block():
+    model, shapes = _small_model("mlp_mixer", fix_mixer_norm=True)
+    _randomise(model)
+    inputs = _inputs(shapes)
+    expected = _torch_reference(model, "mlp_mixer", inputs, fix_mixer_norm=True)
+    np.testing.assert_allclose(np.asarray(model.predict(inputs, verbose=0)), expected, atol=2e-5)
+    quirky, _ = _small_model("mlp_mixer")
+    assert model.count_params() == quirky.count_params() + 2 * SMALL["mlp_mixer"]["hidden_units"]
+
+
+def test_stack_is_early_fusion_at_inference_and_samples_dropout_in_training():
+    stacked, shapes = _small_model("stack")
+    early, _ = _small_model("early_fusion")
+    _randomise(stacked)
+    early.set_weights(stacked.get_weights())
+    inputs = _inputs(shapes)
+    np.testing.assert_allclose(stacked.predict(inputs, verbose=0), early.predict(inputs, verbose=0), atol=1e-6)
+    trained = np.asarray(stacked(inputs, training=True))
+    assert not np.allclose(trained, early.predict(inputs, verbose=0), atol=1e-4)
+
+
+# ---------------------------------------------------------------- model contract (train step, save/reload)
+
+
+@pytest.mark.parametrize("key", list(SMALL))
+def test_model_contract(key, tmp_path):
+    model, shapes = _small_model(key)
+    # One model reloads in a fresh process (registration by import); the others in-process (time).
+    run_model_contract(model, _inputs(shapes, batch=4), tmp_path, fresh_process=(key == "rsa_cfn"))
+
+
+# ---------------------------------------------------------------- attention maps
+
+
+def test_rsa_attention_map_model_mean_and_plot(tmp_path):
+    model, shapes = _small_model("rsa")
+    inputs = _inputs(shapes, batch=5)
+    mapper = heads.attention_model(model)
+    maps = np.asarray(mapper.predict(inputs, verbose=0))
+    assert maps.shape == (5, W + T, W + T)
+    np.testing.assert_allclose(maps.sum(-1), 1.0, atol=1e-5)
+    mean = heads.mean_attention(model, inputs, batch_size=2)
+    np.testing.assert_allclose(mean, maps.mean(0), atol=1e-6)
+    with pytest.raises(ValueError, match="FeatureSelfAttention layers"):
+        heads.attention_model(model, "nope")
+
+    both, _ = _small_model("rsa", return_attention=True)
+    outputs = both.predict(inputs, verbose=0)
+    assert outputs["attention"].shape == (5, W + T, W + T) and outputs["probabilities"].shape == (5, C)
+
+    path = tmp_path / "attention.png"
+    figure = plot_rsa_attention(mean, boundaries=(W,), path=path)
+    assert path.stat().st_size > 1000
+    assert [tick.get_text() for tick in figure.axes[0].get_xticklabels()] == ["wav2vec2", "RoBERTa"]
+    with pytest.raises(ValueError, match=r"\(D, D\)"):
+        plot_rsa_attention(np.zeros((3, 4)))
+
+
+# ---------------------------------------------------------------- mixed precision, errors, registry
+
+
+def test_mixed_float16_policy_gives_float32_probabilities():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model, shapes = _small_model("rsa_cfn")
+        assert model.get_layer("cross_fusion").compute_dtype == "float16"
+        inputs = _inputs(shapes, batch=4)
+        probabilities = model(inputs)
+        assert probabilities.dtype == "float32"
+        model.compile(optimizer="adamw", loss="sparse_categorical_crossentropy")
+        history = model.fit(inputs, np.arange(4) % C, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def test_argument_errors_name_the_argument():
+    with pytest.raises(ValueError, match=r"wav2vec2_shape.*\(features,\).*Received"):
+        heads.early_fusion(wav2vec2_shape=(10, 4))
+    with pytest.raises(ValueError, match="audio_frames=299"):
+        heads.mlp_mixer(wav2vec2_seq_shape=(300, 1024))
+    with pytest.raises(ValueError, match="roberta_seq_shape"):
+        heads.mlp_mixer(roberta_seq_shape=(None, 768))
+    with pytest.raises(ValueError, match="attention_units"):
+        FeatureSelfAttention(attention_units=0)
+    with pytest.raises(ValueError, match="Expected one of"):
+        heads.expected_param_count("nope")
+
+
+def test_registry_entries_and_training_settings():
+    for key in FULL_COUNTS:
+        spec = MODELS[key]
+        assert spec.train.optimizer == "adamw" and spec.train.weight_decay == 0.0 and spec.train.epochs == 10
+        assert spec.tutorial == "tutorials/09_rsa_cfn.py"
+    assert MODELS["mlp_mixer"].inputs == ("wav2vec2_seq", "roberta_seq")
+    assert MODELS["mlp_mixer"].default_shapes == {"wav2vec2_seq": (299, 1024), "roberta_seq": (256, 768)}
+    assert MODELS["rsa"].inputs == ("wav2vec2", "roberta")
+    assert MODELS["rsa_cfn"].train.batch_size == 4 and MODELS["early_fusion"].train.batch_size == 6
+    assert MODELS["wav2vec2_cls"].train.learning_rate == 1e-4 and MODELS["roberta_cls"].train.learning_rate == 1e-5
