@@ -38,6 +38,9 @@ class TrainSettings:
         clipnorm: float or None. Gradient clipping by global norm.
         weight_decay: float or None. Decoupled weight decay (AdamW only).
         demo_epochs: int. Epochs used on the embedded demo corpus when `--epochs` is not given.
+        demo_learning_rate: float or None. Learning rate on the demo corpus when `--lr` is not given
+            (None: the original's). Used where the original rate was meant for fine-tuning whole
+            pretrained encoders and barely moves a head over frozen features.
     """
 
     optimizer: str = "adam"
@@ -48,6 +51,7 @@ class TrainSettings:
     clipnorm: float | None = None
     weight_decay: float | None = None
     demo_epochs: int = 12
+    demo_learning_rate: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +90,8 @@ _FAMILY_MODULES = (
     "coaudiotext.models.parallel_bilstm_att",
     "coaudiotext.models.multi_hop_attention",
     "coaudiotext.models.cross_attention",
+    "coaudiotext.models.crossmodal_transformer",
+    "coaudiotext.models.rsa_cfn",
 )
 
 

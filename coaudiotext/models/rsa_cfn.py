@@ -880,10 +880,12 @@ _POOLED = {"wav2vec2": (1024,), "roberta": (768,)}
 # AdamW (weight_decay 0.0, PyTorch eps 1e-8), lr 1e-5, 10 epochs; batch 6 for the fused
 # models (`use_concat`), 4 for rsa_cfn / hybrid_fusion, 16 for the unimodal ones.
 _FUSED = TrainSettings(
-    optimizer="adamw", learning_rate=1e-5, epsilon=1e-8, batch_size=6, epochs=10, weight_decay=0.0, demo_epochs=10
+    optimizer="adamw", learning_rate=1e-5, epsilon=1e-8, batch_size=6, epochs=10, weight_decay=0.0, demo_epochs=10,
+    demo_learning_rate=1e-3,
 )
 _HUGE = TrainSettings(
-    optimizer="adamw", learning_rate=1e-5, epsilon=1e-8, batch_size=4, epochs=10, weight_decay=0.0, demo_epochs=2
+    optimizer="adamw", learning_rate=1e-5, epsilon=1e-8, batch_size=4, epochs=10, weight_decay=0.0, demo_epochs=2,
+    demo_learning_rate=1e-3,
 )
 
 
@@ -927,7 +929,7 @@ SPECS = {
         description="wav2vec2-only head: dropout, Linear+tanh, dropout, Linear",
         train=TrainSettings(
             optimizer="adamw", learning_rate=1e-4, epsilon=1e-8, batch_size=16, epochs=10, weight_decay=0.0,
-            demo_epochs=10,
+            demo_epochs=10, demo_learning_rate=1e-3,
         ),
     ),
     "roberta_cls": ModelSpec(
@@ -939,7 +941,7 @@ SPECS = {
         description="RoBERTa-only head: LayerNorm -> Linear",
         train=TrainSettings(
             optimizer="adamw", learning_rate=1e-5, epsilon=1e-8, batch_size=16, epochs=10, weight_decay=0.0,
-            demo_epochs=10,
+            demo_epochs=10, demo_learning_rate=1e-3,
         ),
     ),
 }

@@ -1,0 +1,655 @@
+"""Frozen pretrained encoders (transformers + PyTorch) as feature extractors, with a disk cache.
+
+`transformers` 5 has no TensorFlow classes, so BERT/RoBERTa/wav2vec2 features are computed
+once with PyTorch (`torch.no_grad()`, `eval()`) and stored as numpy arrays; the Keras models
+train on those arrays.
+
+- `extract_text_features(texts, model=...)` -> `(features, mask)`: the last hidden layer of a
+  BERT-like encoder, per token (`pooling="none"`, seed 001's "BERT last layer") or pooled
+  (`"mean"` over all positions including padding, as RSA-CFN; `"masked_mean"`; `"cls"`).
+- `extract_audio_features(audio, model=...)` -> `(features, mask)`: wav2vec2's last hidden
+  layer per frame (`"none"`) or pooled over time (`"masked_mean"`, the default; `"mean"` over
+  all frames of the zero-padded batch without an attention mask, as RSA-CFN does).
+- A disk cache: one `.npz` per (model, settings, inputs) and a JSON sidecar recording the
+  model path, a hash of its config, a fingerprint of its weight files, the settings, the
+  torch/transformers versions and the date. A cached result is used only when the sidecar
+  still matches; otherwise it is recomputed.
+- `make_tiny_bert(dir)` / `make_tiny_wav2vec2(dir)`: **random-weight stand-ins** built from
+  tiny configs (no download). Their features are fixed random functions of the input (they
+  still tell tokens apart) with no pretrained knowledge; they exist for tests, CI demo runs
+  and tutorials that must run offline.
+
+Command line:
+
+    python -m coaudiotext.features.pretrained --manifest data/manifest.csv \\
+        --model klue/roberta-base --kind text --pooling masked_mean --out features/
+    python -m coaudiotext.features.pretrained --make-tiny bert --out /tmp/tiny-bert
+
+Example:
+
+>>> path = make_tiny_bert("/tmp/tiny-bert")                               # doctest: +SKIP
+>>> features, mask = extract_text_features(["hello world"], model=path, max_len=8)  # doctest: +SKIP
+>>> features.shape, mask.shape                                            # doctest: +SKIP
+((1, 8, 32), (1, 8))
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import logging
+import os
+import pathlib
+import sys
+
+import numpy as np
+
+__all__ = [
+    "TEXT_POOLING",
+    "AUDIO_POOLING",
+    "extract_text_features",
+    "extract_audio_features",
+    "make_tiny_bert",
+    "make_tiny_wav2vec2",
+    "default_cache_dir",
+    "main",
+]
+
+logger = logging.getLogger(__name__)
+
+TEXT_POOLING = ("none", "mean", "masked_mean", "cls")
+AUDIO_POOLING = ("none", "mean", "masked_mean")
+_TRUNCATION = ("right", "original")
+_PADDING = ("max_length", "longest")
+_CACHE_FORMAT = 1
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def default_cache_dir():
+    """`$COAUDIOTEXT_CACHE/pretrained` (default `~/.cache/coaudiotext/pretrained`)."""
+    root = pathlib.Path(os.environ.get("COAUDIOTEXT_CACHE", pathlib.Path.home() / ".cache" / "coaudiotext"))
+    return root / "pretrained"
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"Expected {name} to be one of {list(choices)}. Received: {name}={value!r}")
+
+
+def _versions():
+    import torch
+    import transformers
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__}
+
+
+def _model_identity(model):
+    """What identifies an encoder: its path or name, a config hash and a weight-file fingerprint."""
+    from transformers import AutoConfig
+
+    model = str(model)
+    local = os.path.isdir(model)
+    config = AutoConfig.from_pretrained(model)
+    config_json = json.dumps(config.to_dict(), sort_keys=True, default=str)
+    weights = []
+    if local:
+        for entry in sorted(pathlib.Path(model).iterdir()):
+            if entry.suffix in (".safetensors", ".bin", ".pt", ".h5", ".msgpack") and entry.is_file():
+                stat = entry.stat()
+                weights.append(f"{entry.name}:{stat.st_size}:{int(stat.st_mtime_ns)}")
+    return {
+        "model": model,
+        "model_path": str(pathlib.Path(model).resolve()) if local else None,
+        "config_hash": hashlib.sha256(config_json.encode()).hexdigest()[:16],
+        "weights_fingerprint": hashlib.sha256("|".join(weights).encode()).hexdigest()[:16] if weights else None,
+    }
+
+
+def _digest(items):
+    digest = hashlib.sha256()
+    for item in items:
+        digest.update((item if isinstance(item, bytes) else str(item).encode("utf-8")) + b"\0")
+    return digest.hexdigest()[:24]
+
+
+def _audio_digest(audio):
+    parts = []
+    for item in audio:
+        if isinstance(item, (str, os.PathLike)):
+            path = str(item)
+            try:
+                stat = os.stat(path)
+                parts.append(f"{os.path.abspath(path)}|{stat.st_size}|{int(stat.st_mtime_ns)}")
+            except OSError:
+                parts.append(path)
+        else:
+            array = np.ascontiguousarray(np.asarray(item, dtype=np.float32))
+            parts.append(hashlib.sha256(array.tobytes()).hexdigest())
+    return _digest(parts)
+
+
+def _cached(kind, identity, settings, input_digest, count, compute, cache_dir, use_cache):
+    """Runs `compute()` or reads its cached result; the sidecar must match to be reused."""
+    if not use_cache:
+        return compute()
+    folder = pathlib.Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = _digest([kind, identity["model"], json.dumps(settings, sort_keys=True), input_digest])
+    data_path = folder / f"{kind}-{key}.npz"
+    sidecar_path = folder / f"{kind}-{key}.json"
+    expected = {
+        "format": _CACHE_FORMAT,
+        "kind": kind,
+        **identity,
+        "settings": settings,
+        "versions": _versions(),
+        "input_digest": input_digest,
+        "count": count,
+    }
+    if data_path.exists() and sidecar_path.exists():
+        try:
+            recorded = json.loads(sidecar_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            recorded = {}
+        stale = sorted(k for k in expected if recorded.get(k) != expected[k])
+        if not stale:
+            with np.load(data_path) as stored:
+                return stored["features"], stored["mask"]
+        logger.info("Cached %s features %s are stale (%s differ); recomputing.", kind, data_path.name, ", ".join(stale))
+    features, mask = compute()
+    tmp = folder / f".{kind}-{key}.{os.getpid()}.npz"
+    np.savez(tmp, features=features, mask=mask)
+    os.replace(tmp, data_path)
+    sidecar = dict(expected)
+    sidecar.update(
+        {
+            "pooling": settings.get("pooling"),
+            "max_len": settings.get("max_len"),
+            "features_shape": list(features.shape),
+            "mask_shape": list(mask.shape),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+    )
+    sidecar_path.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8")
+    return features, mask
+
+
+def _device(device):
+    import torch
+
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _progress(iterable, enabled, total, desc):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is optional
+        return iterable
+    return tqdm(iterable, total=total, desc=desc)
+
+
+# ---------------------------------------------------------------------------- text
+
+
+def _encode_texts(tokenizer, texts, max_len, truncation, padding, batch_size):
+    """Token ids and attention masks `(N, length)`, per the truncation/padding policy."""
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
+    if truncation == "original":
+        if cls_id is None or sep_id is None:
+            raise ValueError("truncation='original' needs a tokenizer with [CLS] and [SEP] tokens.")
+        pieces = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+        rows = []
+        for start in range(0, len(pieces), batch_size):
+            batch = pieces[start : start + batch_size]
+            # seed-001 collate_fn: the length cap ignores the two special tokens, and longer
+            # sequences keep their *last* tokens, so the longest lose [CLS] (and a word piece).
+            batch_len = min(max_len, max(len(p) for p in batch))
+            for ids in batch:
+                sample = [cls_id] + list(ids) + [sep_id]
+                if batch_len - len(sample) > 0:
+                    sample = sample + [pad_id] * (batch_len - len(sample))
+                else:
+                    sample = sample[-batch_len:]
+                rows.append(sample)
+        length = max_len if padding == "max_length" else max(len(r) for r in rows)
+        ids = np.full((len(rows), length), pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), length), dtype=np.int64)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = [int(t != pad_id) for t in row]  # the original's mask: ids != [PAD]
+        return ids, mask
+    encoded = tokenizer(
+        list(texts),
+        max_length=max_len,
+        truncation=True,
+        padding="max_length" if padding == "max_length" else "longest",
+        return_attention_mask=True,
+    )
+    return np.asarray(encoded["input_ids"], dtype=np.int64), np.asarray(encoded["attention_mask"], dtype=np.int64)
+
+
+def _pool(hidden, mask, pooling):
+    """Pools `(N, T, H)` with a `(N, T)` mask; `"none"` returns the sequence with padding kept."""
+    if pooling == "none":
+        return hidden
+    if pooling == "mean":
+        return hidden.mean(axis=1)
+    if pooling == "cls":
+        return hidden[:, 0]
+    weights = mask[..., None].astype(np.float32)
+    return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+
+
+def extract_text_features(
+    texts,
+    model,
+    max_len=64,
+    pooling="none",
+    cache_dir=None,
+    batch_size=32,
+    truncation="right",
+    padding="max_length",
+    use_cache=True,
+    device=None,
+    progress=False,
+):
+    """Last-layer features of a frozen BERT-like encoder for each text.
+
+    Args:
+        texts: list of str. Transcripts (already normalised as the corpus requires, e.g.
+            `coaudiotext.data.pkl_corpus.normalize_text` for seed 001).
+        model: str. A local folder (`save_pretrained` layout, tokenizer included) or a hub name.
+        max_len: int. Maximum tokens including `[CLS]`/`[SEP]`. Defaults to 64 (seed 001).
+        pooling: str. `"none"`: per-token features `(N, L, H)`, padding positions keep the
+            encoder's outputs as in the original (use the mask); `"mean"`: mean over all L
+            positions, padding included (RSA-CFN's pooling); `"masked_mean"`: mean over real
+            tokens; `"cls"`: the first token. Defaults to `"none"`.
+        cache_dir: str, path or None. Cache folder; None uses `default_cache_dir()`.
+        batch_size: int. Texts per forward pass. Defaults to 32.
+        truncation: str. `"right"`: `[CLS] ids [SEP]` truncated at the end (standard);
+            `"original"`: seed 001's collate function, which caps each batch at
+            `min(max_len, longest text in the batch)` *without* counting the special tokens and
+            keeps the last tokens, so the longest texts of each batch lose `[CLS]`. Its result
+            depends on `batch_size` and order (the original used random batches of 64), which
+            is why it is not the default. Defaults to `"right"`.
+        padding: str. `"max_length"`: L = `max_len` (fixed shapes; the registry's `bert`
+            input); `"longest"`: L = the longest sequence here (the original padded each batch
+            to its longest text, so fewer padding positions enter its un-masked mean).
+            Defaults to `"max_length"`.
+        use_cache: bool. Read/write the disk cache. Defaults to True.
+        device: str or None. Torch device; None picks CUDA when available.
+        progress: bool. Show a progress bar. Defaults to False.
+
+    Returns:
+        `(features, mask)`: float32 `(N, L, H)` (or `(N, H)` when pooled) and the int32 token
+        mask `(N, L)` (1 = real token), whatever the pooling.
+    """
+    _check_choice("pooling", pooling, TEXT_POOLING)
+    _check_choice("truncation", truncation, _TRUNCATION)
+    _check_choice("padding", padding, _PADDING)
+    if int(max_len) < 2:
+        raise ValueError(f"max_len must be >= 2 ([CLS] and [SEP]). Received: max_len={max_len}")
+    texts = [str(t) for t in texts]
+    identity = _model_identity(model)
+    settings = {"max_len": int(max_len), "pooling": pooling, "truncation": truncation, "padding": padding}
+    if truncation == "original":
+        settings["batch_size"] = int(batch_size)
+
+    def compute():
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(model))
+        encoder = AutoModel.from_pretrained(str(model))
+        target = _device(device)
+        encoder.to(target).eval()
+        ids, mask = _encode_texts(tokenizer, texts, int(max_len), truncation, padding, int(batch_size))
+        outputs = []
+        starts = range(0, len(texts), int(batch_size))
+        with torch.no_grad():
+            for start in _progress(starts, progress, len(starts), "text features"):
+                batch_ids = torch.as_tensor(ids[start : start + batch_size], device=target)
+                batch_mask = torch.as_tensor(mask[start : start + batch_size], device=target)
+                hidden = encoder(input_ids=batch_ids, attention_mask=batch_mask).last_hidden_state
+                outputs.append(hidden.float().cpu().numpy())
+        hidden = np.concatenate(outputs, axis=0) if outputs else np.zeros((0, ids.shape[1], 0), np.float32)
+        return _pool(hidden, mask, pooling).astype(np.float32), mask.astype(np.int32)
+
+    return _cached("text", identity, settings, _digest(texts), len(texts), compute, cache_dir, use_cache)
+
+
+# ---------------------------------------------------------------------------- audio
+
+
+def _load_audio(item, sr):
+    if isinstance(item, (str, os.PathLike)):
+        import librosa
+
+        waveform, _ = librosa.load(str(item), sr=sr, mono=True)  # soxr resampling
+        return waveform.astype(np.float32)
+    waveform = np.asarray(item, dtype=np.float32)
+    if waveform.ndim != 1:
+        raise ValueError(f"Waveforms must be 1-D arrays at sr={sr}. Received an array of shape {waveform.shape}.")
+    return waveform
+
+
+def _frames(num_samples, config):
+    """wav2vec2's conv feature encoder output length (`_get_feat_extract_output_lengths`)."""
+    length = int(num_samples)
+    for kernel, stride in zip(config.conv_kernel, config.conv_stride):
+        length = (length - kernel) // stride + 1
+    return max(length, 0)
+
+
+def extract_audio_features(
+    audio,
+    model,
+    sr=16000,
+    pooling="masked_mean",
+    max_samples=None,
+    batch_size=8,
+    cache_dir=None,
+    use_cache=True,
+    device=None,
+    progress=False,
+):
+    """Last-layer wav2vec2 features of each waveform (frozen encoder).
+
+    Each waveform is normalised on its own by the model's feature extractor (zero mean, unit
+    variance, when its config says `do_normalize`), then truncated to `max_samples` and
+    zero-padded to the longest in its batch, as RSA-CFN's collator does.
+
+    Args:
+        audio: list of paths (decoded and resampled to `sr` with librosa/soxr) or of 1-D float
+            arrays already at `sr`.
+        model: str. A local folder (model + `preprocessor_config.json`) or a hub name.
+        sr: int. Sample rate of the model. Defaults to 16000.
+        pooling: str. `"masked_mean"`: mean over the frames of the real samples, the model
+            given an attention mask (models whose feature extractor has
+            `return_attention_mask=False`, e.g. wav2vec2-base, are run one utterance at a time
+            instead, so padding never enters); `"mean"`: RSA-CFN's pooling, the mean over all
+            frames of the zero-padded batch with no attention mask (its result depends on
+            `batch_size`); `"none"`: per-frame features `(N, T, H)`, zero beyond each
+            utterance's frames, computed as for `"masked_mean"`. Defaults to `"masked_mean"`.
+        max_samples: int or None. Truncate longer waveforms (RSA-CFN: 96000 = 6 s).
+            Defaults to None (no truncation).
+        batch_size: int. Waveforms per forward pass. Defaults to 8.
+        cache_dir: str, path or None. Cache folder; None uses `default_cache_dir()`.
+        use_cache: bool. Read/write the disk cache. Defaults to True.
+        device: str or None. Torch device; None picks CUDA when available.
+        progress: bool. Show a progress bar. Defaults to False.
+
+    Returns:
+        `(features, mask)`: float32 `(N, H)` pooled (or `(N, T, H)` for `"none"`) and the int32
+        frame mask `(N, T)` (1 = frame of real samples), T the longest utterance's frames.
+    """
+    _check_choice("pooling", pooling, AUDIO_POOLING)
+    audio = list(audio)
+    identity = _model_identity(model)
+    settings = {
+        "sr": int(sr),
+        "pooling": pooling,
+        "max_samples": None if max_samples is None else int(max_samples),
+        "batch_size": int(batch_size) if pooling == "mean" else None,
+    }
+
+    def compute():
+        import torch
+        from transformers import AutoFeatureExtractor, AutoModel
+
+        feature_extractor = AutoFeatureExtractor.from_pretrained(str(model))
+        encoder = AutoModel.from_pretrained(str(model))
+        target = _device(device)
+        encoder.to(target).eval()
+        config = encoder.config
+        waveforms = []
+        for item in audio:
+            values = feature_extractor(_load_audio(item, sr), sampling_rate=sr, return_tensors="np")["input_values"][0]
+            if max_samples is not None:
+                values = values[: int(max_samples)]
+            waveforms.append(values.astype(np.float32))
+        lengths = [_frames(len(w), config) for w in waveforms]
+        total_frames = max(lengths) if lengths else 0
+        masked = pooling != "mean"
+        step = int(batch_size) if (not masked or getattr(feature_extractor, "return_attention_mask", False)) else 1
+        hidden_size = config.hidden_size
+        if pooling == "none":
+            features = np.zeros((len(audio), total_frames, hidden_size), np.float32)
+        else:
+            features = np.zeros((len(audio), hidden_size), np.float32)
+        starts = range(0, len(audio), step)
+        with torch.no_grad():
+            for start in _progress(starts, progress, len(starts), "audio features"):
+                batch = waveforms[start : start + step]
+                longest = max(len(w) for w in batch)
+                values = np.zeros((len(batch), longest), np.float32)
+                sample_mask = np.zeros((len(batch), longest), np.int64)
+                for i, w in enumerate(batch):
+                    values[i, : len(w)] = w
+                    sample_mask[i, : len(w)] = 1
+                kwargs = {"input_values": torch.as_tensor(values, device=target)}
+                if masked and step > 1:
+                    kwargs["attention_mask"] = torch.as_tensor(sample_mask, device=target)
+                hidden = encoder(**kwargs).last_hidden_state.float().cpu().numpy()  # (b, frames, H)
+                for i in range(len(batch)):
+                    n = lengths[start + i]
+                    if pooling == "mean":
+                        features[start + i] = hidden[i].mean(axis=0)
+                    elif pooling == "masked_mean":
+                        features[start + i] = hidden[i, :n].mean(axis=0) if n else 0.0
+                    else:
+                        features[start + i, :n] = hidden[i, :n]
+        mask = np.zeros((len(audio), total_frames), np.int32)
+        for i, n in enumerate(lengths):
+            mask[i, :n] = 1
+        return features, mask
+
+    return _cached("audio", identity, settings, _audio_digest(audio), len(audio), compute, cache_dir, use_cache)
+
+
+# ---------------------------------------------------------------------------- tiny stand-ins
+
+_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def make_tiny_bert(directory, texts=None, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                   intermediate_size=37, max_position_embeddings=128, seed=0):
+    """Writes a tiny BERT with **random weights** and a character-level WordPiece vocabulary.
+
+    A stand-in for a real encoder (KorBERT, KLUE-RoBERTa) where none can be downloaded: tests,
+    CI demo runs, tutorials. Its features are a fixed random function of the characters and
+    their positions: a classifier can still learn which words occur, but nothing pretrained
+    (no meaning, no similarity between words) is in them.
+
+    The vocabulary holds the special tokens, ASCII letters, digits and punctuation, and every
+    character of `texts`, each also as a `##` continuation piece, so every word splits into
+    characters instead of `[UNK]`. (In transformers 5, `BertTokenizer(vocab_file=...)` is
+    silently ignored; the vocabulary is passed as `vocab=`.)
+
+    Args:
+        directory: str or path. Output folder (created).
+        texts: list of str or None. Texts whose characters join the vocabulary.
+        hidden_size: int. Defaults to 32.
+        num_hidden_layers: int. Defaults to 1.
+        num_attention_heads: int. Defaults to 2.
+        intermediate_size: int. Defaults to 37.
+        max_position_embeddings: int. Defaults to 128.
+        seed: int. Torch seed of the random weights. Defaults to 0.
+
+    Returns:
+        str. The folder, loadable with `AutoModel`/`AutoTokenizer.from_pretrained`.
+    """
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    characters = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,!?'-")
+    for text in texts or []:
+        characters.extend(ch for ch in str(text) if not ch.isspace())
+    characters = list(dict.fromkeys(characters))
+    vocab = _SPECIAL_TOKENS + characters + ["##" + ch for ch in characters]
+    tokenizer = BertTokenizer(vocab={token: i for i, token in enumerate(vocab)}, do_lower_case=False)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden_size,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=num_attention_heads,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_position_embeddings,
+    )
+    torch.manual_seed(seed)
+    model = BertModel(config)
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(directory))
+    tokenizer.save_pretrained(str(directory))
+    (directory / "README.md").write_text(
+        "Random-weight tiny BERT written by coaudiotext.features.pretrained.make_tiny_bert.\n"
+        "A stand-in for tests and offline demos: its features carry no pretrained knowledge.\n",
+        encoding="utf-8",
+    )
+    return str(directory)
+
+
+def make_tiny_wav2vec2(directory, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=37, return_attention_mask=True, seed=0):
+    """Writes a tiny wav2vec2 with **random weights** (two conv layers, 320x downsampling).
+
+    A stand-in for wav2vec2-large where none can be downloaded: its features are a fixed random
+    function of the waveform (nothing pretrained), at wav2vec2's frame rate (one frame per 20 ms
+    at 16 kHz).
+
+    Args:
+        directory: str or path. Output folder (created).
+        hidden_size: int. Defaults to 32.
+        num_hidden_layers: int. Defaults to 1.
+        num_attention_heads: int. Defaults to 2.
+        intermediate_size: int. Defaults to 37.
+        return_attention_mask: bool. Written to the feature extractor config (large "lv60"
+            models: True; base models: False). Defaults to True.
+        seed: int. Torch seed of the random weights. Defaults to 0.
+
+    Returns:
+        str. The folder, loadable with `AutoModel`/`AutoFeatureExtractor.from_pretrained`.
+    """
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+
+    config = Wav2Vec2Config(
+        vocab_size=8,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=num_attention_heads,
+        intermediate_size=intermediate_size,
+        conv_dim=(16, 16),
+        conv_stride=(80, 4),
+        conv_kernel=(80, 4),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        feat_extract_norm="layer" if return_attention_mask else "group",
+        do_stable_layer_norm=bool(return_attention_mask),
+    )
+    torch.manual_seed(seed)
+    model = Wav2Vec2Model(config)
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(directory))
+    Wav2Vec2FeatureExtractor(
+        sampling_rate=16000, do_normalize=True, return_attention_mask=bool(return_attention_mask)
+    ).save_pretrained(str(directory))
+    (directory / "README.md").write_text(
+        "Random-weight tiny wav2vec2 written by coaudiotext.features.pretrained.make_tiny_wav2vec2.\n"
+        "A stand-in for tests and offline demos: its features carry no pretrained knowledge.\n",
+        encoding="utf-8",
+    )
+    return str(directory)
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def main(argv=None):
+    """`python -m coaudiotext.features.pretrained`: extract features of a manifest, or write a tiny model."""
+    parser = argparse.ArgumentParser(
+        prog="python -m coaudiotext.features.pretrained",
+        description="Extract frozen transformers features for the rows of a manifest (cached), "
+        "or write a random-weight tiny model for offline tests.",
+    )
+    parser.add_argument("--manifest", help="manifest CSV (audio_path,text,label,speaker,split)")
+    parser.add_argument("--model", help="local folder or hub name of the encoder")
+    parser.add_argument("--kind", choices=("text", "audio"), default="text")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--pooling", default=None, help=f"text: {TEXT_POOLING}; audio: {AUDIO_POOLING}")
+    parser.add_argument("--max-len", type=int, default=64, help="text: max tokens incl. [CLS]/[SEP]")
+    parser.add_argument("--truncation", choices=_TRUNCATION, default="right")
+    parser.add_argument("--padding", choices=_PADDING, default="max_length")
+    parser.add_argument("--text-column", default="text", help="text or asr_text")
+    parser.add_argument("--sr", type=int, default=16000, help="audio: model sample rate")
+    parser.add_argument("--max-samples", type=int, default=None, help="audio: truncate waveforms")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--make-tiny", choices=("bert", "wav2vec2"), default=None,
+                        help="write a random-weight tiny model to --out and exit")
+    args = parser.parse_args(argv)
+
+    if args.make_tiny:
+        texts = None
+        if args.manifest:
+            from coaudiotext.data.manifest import read_manifest
+
+            texts = read_manifest(args.manifest, check_files=False).texts
+        path = make_tiny_bert(args.out, texts=texts) if args.make_tiny == "bert" else make_tiny_wav2vec2(args.out)
+        print(f"Wrote a random-weight tiny {args.make_tiny} to {path}")
+        return 0
+    if not args.manifest or not args.model:
+        parser.error("--manifest and --model are required (or use --make-tiny)")
+
+    from coaudiotext.data.manifest import read_manifest
+
+    manifest = read_manifest(args.manifest, check_files=args.kind == "audio", text_column=args.text_column)
+    common = dict(cache_dir=args.cache_dir, use_cache=not args.no_cache, device=args.device, progress=True)
+    if args.kind == "text":
+        pooling = args.pooling or "none"
+        features, mask = extract_text_features(
+            manifest.texts, model=args.model, max_len=args.max_len, pooling=pooling,
+            batch_size=args.batch_size or 32, truncation=args.truncation, padding=args.padding, **common,
+        )
+    else:
+        pooling = args.pooling or "masked_mean"
+        features, mask = extract_audio_features(
+            manifest.audio_paths, model=args.model, sr=args.sr, pooling=pooling,
+            max_samples=args.max_samples, batch_size=args.batch_size or 8, **common,
+        )
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / f"{args.kind}_features.npy", features)
+    np.save(out / f"{args.kind}_mask.npy", mask)
+    meta = {
+        "manifest": str(pathlib.Path(args.manifest).resolve()),
+        "kind": args.kind,
+        "text_column": args.text_column if args.kind == "text" else None,
+        **_model_identity(args.model),
+        "pooling": pooling,
+        "max_len": args.max_len if args.kind == "text" else None,
+        "features_shape": list(features.shape),
+        "mask_shape": list(mask.shape),
+        "versions": _versions(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    (out / f"{args.kind}_features.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(f"Wrote {args.kind} features {features.shape} and mask {mask.shape} to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

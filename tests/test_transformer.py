@@ -1,0 +1,324 @@
+"""Seed-001 Transformers: exact counts, fairseq positions, masks, PyTorch parity, save/reload."""
+
+import math
+
+import numpy as np
+import pytest
+
+from coaudiotext.layers.transformer import (
+    CrossmodalTransformer,
+    SequencePooling,
+    SinusoidalPositionalEmbedding,
+    TransformerEncoderBlock,
+    ValidConvMask,
+    sinusoidal_table,
+)
+from coaudiotext.models import MODELS, build_model
+from coaudiotext.models.crossmodal_transformer import audio_transformer, crossmodal_transformer, text_bert
+
+SMALL = dict(
+    mfcc_shape=(20, 8),
+    mfcc_mask_shape=(20,),
+    bert_shape=(10, 12),
+    bert_mask_shape=(10,),
+    d_model=16,
+    num_heads=4,
+    num_layers=2,
+)
+
+
+def _small_inputs(batch=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = {
+        "mfcc": rng.normal(size=(batch, 20, 8)).astype("float32"),
+        "mfcc_mask": np.ones((batch, 20), "float32"),
+        "bert": rng.normal(size=(batch, 10, 12)).astype("float32"),
+        "bert_mask": np.ones((batch, 10), "float32"),
+    }
+    x["mfcc"][0, 14:] = 0.0  # right padding, as the MFCC featuriser leaves it
+    x["mfcc_mask"][0, 14:] = 0.0
+    x["bert_mask"][1, 6:] = 0.0  # padded tokens keep (non-zero) BERT outputs, as in the original
+    return x
+
+
+# ---------------------------------------------------------------- exact parameter counts
+
+
+def test_exact_parameter_counts():
+    assert build_model("audio_transformer").count_params() == 82447
+    assert build_model("crossmodal_transformer").count_params() == 988807
+    assert build_model("text_bert").count_params() == 595975
+    # the fixes change no weights
+    assert crossmodal_transformer(key_mask=True, causal=False, merge_how="masked_mean").count_params() == 988807
+    assert audio_transformer(key_mask=True, merge_how="masked_mean").count_params() == 82447
+
+
+def test_registry_entries():
+    for key in ("audio_transformer", "crossmodal_transformer", "text_bert"):
+        assert key in MODELS
+    spec = MODELS["crossmodal_transformer"]
+    assert spec.inputs == ("mfcc", "mfcc_mask", "bert", "bert_mask")
+    assert (spec.train.learning_rate, spec.train.batch_size, spec.train.epochs, spec.train.clipnorm) == (
+        1e-5,
+        64,
+        10,
+        0.8,
+    )
+    model = build_model("crossmodal_transformer")
+    assert sorted(t.name for t in model.inputs) == sorted(spec.inputs)
+
+
+def test_argument_errors_name_the_argument():
+    with pytest.raises(ValueError, match="merge_how"):
+        audio_transformer(merge_how="max")
+    with pytest.raises(ValueError, match="num_heads"):
+        audio_transformer(num_heads=7)  # 7 does not divide 40
+    with pytest.raises(ValueError, match="pooling"):
+        text_bert(pooling="max")
+
+
+# ---------------------------------------------------------------- layers
+
+
+def _fairseq_positions_numpy(tokens, dim, padding_idx=0):
+    """fairseq make_positions + SinusoidalPositionalEmbedding, in float64 numpy."""
+    keep = (tokens != padding_idx).astype(np.int64)
+    positions = np.cumsum(keep, axis=1) * keep + padding_idx
+    half = dim // 2
+    freq = np.exp(np.arange(half) * -(math.log(10000) / (half - 1)))
+    table = np.arange(positions.max() + 1)[:, None] * freq[None, :]
+    table = np.concatenate([np.sin(table), np.cos(table)], axis=1)
+    if dim % 2:
+        table = np.concatenate([table, np.zeros((len(table), 1))], axis=1)
+    table[padding_idx] = 0
+    return table[positions]
+
+
+@pytest.mark.parametrize("dim", [40, 64, 7])
+def test_positions_match_fairseq(dim):
+    rng = np.random.default_rng(1)
+    tokens = rng.normal(size=(2, 400)).astype("float32")
+    tokens[0, 300:] = 0.0  # right padding
+    tokens[1, [0, 5, 6]] = 0.0  # interior zeros do not advance the count
+    got = np.asarray(SinusoidalPositionalEmbedding(dim)(tokens))
+    want = _fairseq_positions_numpy(tokens, dim)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    assert np.all(got[0, 300:] == 0) and np.all(got[1, [0, 5, 6]] == 0)
+    # element 7 of row 1 is the 5th non-padding element -> position 5
+    np.testing.assert_allclose(got[1, 7], sinusoidal_table(6, dim)[5], atol=1e-5)
+
+
+def test_sinusoidal_table_layout():
+    table = sinusoidal_table(3, 8)
+    np.testing.assert_array_equal(table[0], 0)
+    np.testing.assert_allclose(table[1, :4], np.sin(np.exp(np.arange(4) * -math.log(10000) / 3)), rtol=1e-6)
+    np.testing.assert_allclose(table[1, 4:], np.cos(np.exp(np.arange(4) * -math.log(10000) / 3)), rtol=1e-6)
+    with pytest.raises(ValueError, match="embedding_dim"):
+        sinusoidal_table(3, 2)
+
+
+def test_causal_cross_attention_pattern():
+    """Query i sees keys 0..i (triu(diagonal=1) masked), for Tq < Tk and Tq > Tk."""
+    for tq, tk in ((3, 6), (6, 3)):
+        block = TransformerEncoderBlock(8, 2, attn_dropout=0.0, res_dropout=0.0, relu_dropout=0.0)
+        rng = np.random.default_rng(2)
+        query = rng.normal(size=(1, tq, 8)).astype("float32")
+        key = rng.normal(size=(1, tk, 8)).astype("float32")
+        block(query, key)
+        _, scores = block.attention(query, key, key, use_causal_mask=True, return_attention_scores=True)
+        allowed = np.asarray(scores)[0, 0] > 0  # (tq, tk)
+        want = np.tril(np.ones((tq, tk), bool))
+        np.testing.assert_array_equal(allowed, want)
+        # and the block output for query i does not depend on keys after i
+        out = np.asarray(block(query, key))
+        changed = key.copy()
+        changed[0, -1] = rng.normal(size=8) * 3.0  # (a constant shift would vanish in the LayerNorm)
+        out2 = np.asarray(block(query, changed))
+        np.testing.assert_allclose(out[0, : tk - 1], out2[0, : tk - 1], atol=1e-6)
+        if tq >= tk:  # queries tk-1.. see the changed key
+            assert not np.allclose(out[0, tk - 1 :], out2[0, tk - 1 :], atol=1e-4)
+
+
+def test_valid_conv_mask_and_pooling():
+    mask = np.array([[1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 0, 0]], "float32")
+    shrunk = np.asarray(ValidConvMask(3)(mask))
+    np.testing.assert_array_equal(shrunk, [[1, 1, 1, 0, 0], [1, 0, 0, 0, 0]])
+    x = np.arange(2 * 3 * 2, dtype="float32").reshape(2, 3, 2)
+    seq_mask = np.array([[1, 1, 0], [1, 0, 0]], "float32")
+    np.testing.assert_allclose(SequencePooling("mean")(x), x.mean(1))
+    np.testing.assert_allclose(SequencePooling("last")(x), x[:, -1])
+    np.testing.assert_allclose(SequencePooling("first")(x), x[:, 0])
+    np.testing.assert_allclose(SequencePooling("masked_mean")(x, seq_mask), [x[0, :2].mean(0), x[1, 0]])
+
+
+def test_key_mask_hides_padded_keys():
+    stack = CrossmodalTransformer(8, num_heads=2, num_layers=1, embed_dropout=0, attn_dropout=0, causal=False)
+    rng = np.random.default_rng(3)
+    query = rng.normal(size=(1, 4, 8)).astype("float32")
+    key = rng.normal(size=(1, 6, 8)).astype("float32")
+    key_mask = np.array([[1, 1, 1, 1, 0, 0]], "float32")
+    out = np.asarray(stack(query, key, key_mask=key_mask))
+    changed = key.copy()
+    changed[0, 4:] = rng.normal(size=(2, 8))
+    np.testing.assert_allclose(out, np.asarray(stack(query, changed, key_mask=key_mask)), atol=1e-5)
+    assert not np.allclose(out, np.asarray(stack(query, changed)), atol=1e-3)  # unmasked: they matter
+
+
+# ---------------------------------------------------------------- parity with the PyTorch original
+
+
+def _torch_reference(keras_model, d, heads, layers_per_stack, audio_only=False):
+    """A PyTorch re-implementation of `MULTModel` (modules.py/model.py) in eval mode, weights from Keras."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    def positions(x, dim):
+        keep = (x != 0).long()
+        pos = torch.cumsum(keep, dim=1) * keep
+        half = dim // 2
+        freq = torch.exp(torch.arange(half, dtype=torch.float) * -(math.log(10000) / (half - 1)))
+        table = torch.arange(int(pos.max()) + 1, dtype=torch.float).unsqueeze(1) * freq.unsqueeze(0)
+        table = torch.cat([torch.sin(table), torch.cos(table)], dim=1)
+        table[0] = 0
+        return table[pos]
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(d, heads)
+            self.ln1 = nn.LayerNorm(d)
+            self.lin1 = nn.Linear(d, 4 * d)
+            self.lin2 = nn.Linear(4 * d, d)
+            self.ln2 = nn.LayerNorm(d)
+
+        def forward(self, q, k):  # (L, B, d)
+            k = q if k is None else k
+            mask = torch.triu(torch.ones(q.shape[0], k.shape[0]), diagonal=1)
+            mask = mask.masked_fill(mask == 1, float("-inf"))
+            q, k = self.ln1(q), self.ln1(k)
+            x = q + self.attn(q, k, k, attn_mask=mask)[0]
+            x = self.ln2(x)
+            return x + self.lin2(torch.relu(self.lin1(x)))
+
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([Block() for _ in range(layers_per_stack)])
+
+        def forward(self, q, k=None):  # (B, L, d)
+            q = (math.sqrt(d) * q + positions(q[:, :, 0], d)).transpose(0, 1)
+            if k is not None:
+                k = (math.sqrt(d) * k + positions(k[:, :, 0], d)).transpose(0, 1)
+            for block in self.blocks:
+                q = block(q, k)
+            return q
+
+    def load_block(tb, kb):
+        w = [np.asarray(v) for v in (kb.attention._query_dense.kernel, kb.attention._key_dense.kernel,
+                                     kb.attention._value_dense.kernel)]
+        b = [np.asarray(v) for v in (kb.attention._query_dense.bias, kb.attention._key_dense.bias,
+                                     kb.attention._value_dense.bias)]
+        t = lambda a: torch.tensor(np.ascontiguousarray(a), dtype=torch.float)  # noqa: E731
+        tb.attn.in_proj_weight.data = t(np.concatenate([x.reshape(d, d).T for x in w]))
+        tb.attn.in_proj_bias.data = t(np.concatenate([x.reshape(d) for x in b]))
+        tb.attn.out_proj.weight.data = t(np.asarray(kb.attention._output_dense.kernel).reshape(d, d).T)
+        tb.attn.out_proj.bias.data = t(np.asarray(kb.attention._output_dense.bias))
+        for tl, kl in ((tb.ln1, kb.attention_norm), (tb.ln2, kb.ffn_norm)):
+            tl.weight.data, tl.bias.data = t(kl.gamma), t(kl.beta)
+        for tl, kl in ((tb.lin1, kb.ffn_in), (tb.lin2, kb.ffn_out)):
+            tl.weight.data, tl.bias.data = t(np.asarray(kl.kernel).T), t(kl.bias)
+
+    names = ("audio_self",) if audio_only else ("audio_with_text", "text_with_audio", "audio_self", "text_self")
+    stacks = {}
+    for name in names:
+        stack = Stack()
+        for tb, kb in zip(stack.blocks, keras_model.get_layer(name).blocks):
+            load_block(tb, kb)
+        stacks[name] = stack.eval()
+    dense = {n: [np.asarray(v) for v in keras_model.get_layer(n).weights] for n in ("fc1", "fc2", "classifier")}
+
+    def head(f):
+        lin = lambda x, n: x @ torch.tensor(dense[n][0]) + torch.tensor(dense[n][1])  # noqa: E731
+        out = lin(torch.relu(lin(f, "fc1")), "fc2") + f
+        return torch.softmax(lin(out, "classifier"), dim=1).numpy()
+
+    if audio_only:
+
+        def forward_audio(mfcc):
+            with torch.no_grad():
+                return head(stacks["audio_self"](torch.tensor(mfcc)).mean(dim=0))
+
+        return forward_audio
+
+    conv_a = np.asarray(keras_model.get_layer("audio_projection").kernel)  # (k, in, out)
+    conv_t = np.asarray(keras_model.get_layer("text_projection").kernel)
+
+    def forward(mfcc, bert):
+        with torch.no_grad():
+            a = torch.nn.functional.conv1d(torch.tensor(mfcc).transpose(1, 2), torch.tensor(conv_a).permute(2, 1, 0))
+            t = torch.nn.functional.conv1d(torch.tensor(bert).transpose(1, 2), torch.tensor(conv_t).permute(2, 1, 0))
+            a, t = a.transpose(1, 2), t.transpose(1, 2)
+            a2 = stacks["audio_with_text"](a, t).transpose(0, 1)
+            t2 = stacks["text_with_audio"](t, a).transpose(0, 1)
+            a2, t2 = stacks["audio_self"](a2), stacks["text_self"](t2)
+            return head(torch.cat([a2.mean(dim=0), t2.mean(dim=0)], dim=1))
+
+    return forward
+
+
+def test_crossmodal_matches_pytorch_reference():
+    model = crossmodal_transformer(**SMALL)
+    x = _small_inputs()
+    reference = _torch_reference(model, d=16, heads=4, layers_per_stack=2)
+    want = reference(x["mfcc"], x["bert"])
+    got = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(got, want, atol=1e-5)  # measured: 2.4e-7
+
+
+def test_audio_transformer_matches_pytorch_reference():
+    model = audio_transformer(mfcc_shape=(20, 8), mfcc_mask_shape=(20,), num_heads=2, num_layers=2)
+    x = _small_inputs()
+    want = _torch_reference(model, d=8, heads=2, layers_per_stack=2, audio_only=True)(x["mfcc"])
+    got = np.asarray(model({"mfcc": x["mfcc"], "mfcc_mask": x["mfcc_mask"]}, training=False))
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+# ---------------------------------------------------------------- shapes, training, saving
+
+
+@pytest.mark.parametrize("merge_how", ["average", "last", "masked_mean"])
+def test_output_shapes_per_merge_mode(merge_how):
+    x = _small_inputs()
+    model = crossmodal_transformer(**SMALL, merge_how=merge_how, key_mask=merge_how == "masked_mean")
+    probabilities = np.asarray(model(x, training=False))
+    assert probabilities.shape == (3, 7)
+    np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
+    audio = audio_transformer(mfcc_shape=(20, 8), mfcc_mask_shape=(20,), num_heads=2, num_layers=1, merge_how=merge_how)
+    assert np.asarray(audio({"mfcc": x["mfcc"], "mfcc_mask": x["mfcc_mask"]}, training=False)).shape == (3, 7)
+
+
+def test_faithful_model_ignores_masks_and_fix_uses_them():
+    x = _small_inputs()
+    other = dict(x, mfcc_mask=np.zeros_like(x["mfcc_mask"]) + 1, bert_mask=np.ones_like(x["bert_mask"]))
+    faithful = crossmodal_transformer(**SMALL)
+    np.testing.assert_array_equal(faithful(x, training=False), faithful(other, training=False))
+    fixed = crossmodal_transformer(**SMALL, key_mask=True, merge_how="masked_mean")
+    assert not np.allclose(fixed(x, training=False)[:2], fixed(other, training=False)[:2])
+
+
+@pytest.mark.parametrize("key", ["crossmodal_transformer", "audio_transformer", "text_bert"])
+def test_model_contract(key, tmp_path):
+    """Shapes, get_config round trip, one training step, `.keras` reload (fresh process for the cross model)."""
+    from model_contract import run_model_contract  # tests/model_contract.py
+
+    x = _small_inputs(batch=4)
+    if key == "crossmodal_transformer":
+        small = dict(SMALL, num_layers=1)
+        model = crossmodal_transformer(**small, key_mask=True, causal=False, merge_how="masked_mean")
+    elif key == "audio_transformer":
+        model = audio_transformer(mfcc_shape=(20, 8), mfcc_mask_shape=(20,), num_heads=2, num_layers=1)
+        x = {"mfcc": x["mfcc"], "mfcc_mask": x["mfcc_mask"]}
+    else:
+        model = text_bert(bert_shape=(10, 12), bert_mask_shape=(10,), pooling="masked_mean")
+        x = {"bert": x["bert"], "bert_mask": x["bert_mask"]}
+    run_model_contract(model, x, tmp_path, fresh_process=key == "crossmodal_transformer")
