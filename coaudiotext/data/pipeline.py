@@ -48,7 +48,9 @@ FEATURE_KINDS = {
     "roberta": ("pretrained_text", {"model": None, "max_len": 256, "pooling": "masked_mean"}),
     "roberta_seq": ("pretrained_text", {"model": None, "max_len": 256, "pooling": "none"}),
     "wav2vec2": ("pretrained_audio", {"model": None, "pooling": "masked_mean"}),
-    "wav2vec2_seq": ("pretrained_audio", {"model": None, "pooling": "none"}),
+    # RSA-CFN's mixer reads at most 6 s (96,000 samples at 16 kHz = 299 wav2vec2 frames); the
+    # sequence is padded or cut to a fixed `max_frames` so every split has the model's shape.
+    "wav2vec2_seq": ("pretrained_audio", {"model": None, "pooling": "none", "max_samples": 96000, "max_frames": 299}),
 }
 
 
@@ -157,8 +159,22 @@ def _extract(kind, settings, manifest, use_cache, progress):
     if kind == "pretrained_audio":
         from coaudiotext.features import pretrained
 
-        return tuple(pretrained.extract_audio_features(paths, **options))
+        max_frames = options.pop("max_frames", None)
+        features, mask = pretrained.extract_audio_features(paths, progress=progress, **options)
+        if max_frames is not None:
+            features, mask = _fix_length(features, max_frames), _fix_length(mask, max_frames)
+        return features, mask
     raise ValueError(f"Unknown feature kind {kind!r}.")
+
+
+def _fix_length(array, length):
+    """Pads with zeros or cuts axis 1 of `array` to `length`."""
+    array = np.asarray(array)
+    if array.shape[1] >= length:
+        return array[:, :length]
+    pad = [(0, 0)] * array.ndim
+    pad[1] = (0, length - array.shape[1])
+    return np.pad(array, pad)
 
 
 def build_features(config, manifest, use_cache=True, progress=True):

@@ -462,7 +462,7 @@ _SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def make_tiny_bert(directory, texts=None, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                   intermediate_size=37, max_position_embeddings=128, seed=0):
+                   intermediate_size=37, max_position_embeddings=512, seed=0):
     """Writes a tiny BERT with **random weights** and a character-level WordPiece vocabulary.
 
     A stand-in for a real encoder (KorBERT, KLUE-RoBERTa) where none can be downloaded: tests,
@@ -482,7 +482,7 @@ def make_tiny_bert(directory, texts=None, hidden_size=32, num_hidden_layers=1, n
         num_hidden_layers: int. Defaults to 1.
         num_attention_heads: int. Defaults to 2.
         intermediate_size: int. Defaults to 37.
-        max_position_embeddings: int. Defaults to 128.
+        max_position_embeddings: int. Defaults to 512 (room for RoBERTa-style max_len 256).
         seed: int. Torch seed of the random weights. Defaults to 0.
 
     Returns:
