@@ -217,6 +217,56 @@ def features(args):
     return results
 
 
+@command(
+    "asr",
+    help="accuracy of a trained audio+text model against the word error rate of SIMULATED transcripts",
+    arguments=(
+        (("--weights",), {"required": True, "help": "a trained .keras file (e.g. weights/para.keras)"}),
+        (("--data",), {"default": "demo", "help": "demo, demo-tiny or a manifest CSV (default demo)"}),
+        (("--split",), {"default": "test", "help": "split to evaluate (default test)"}),
+        (("--wer",), {"type": float, "nargs": "+", "default": [0.0, 0.1, 0.2, 0.3, 0.5],
+                      "help": "word error rates to simulate (default 0 0.1 0.2 0.3 0.5)"}),
+        (("--seed",), {"type": int, "default": 0, "help": "seed of the simulated errors (default 0)"}),
+        (("--plot",), {"default": None, "help": "save accuracy vs WER as this PNG"}),
+    ),
+)
+def asr(args):
+    """Evaluates one model on gold transcripts and on simulated ASR transcripts at several WERs."""
+    from coaudiotext.data import demo as demo_module
+    from coaudiotext.data.asr_sim import add_simulated_asr, word_error_rate
+    from coaudiotext.data.manifest import read_manifest
+    from coaudiotext.evaluate import evaluate
+
+    if args.data in ("demo", "demo-tiny"):
+        base = demo_module.demo_manifest(size="default" if args.data == "demo" else "tiny")
+    else:
+        base = pathlib.Path(args.data)
+    rows = []
+    for wer in args.wer:
+        with tempfile.TemporaryDirectory(dir=base.parent, prefix=".bench-asr-") as folder:
+            path = add_simulated_asr(base, wer, seed=args.seed, out=pathlib.Path(folder) / "manifest.csv")
+            manifest = read_manifest(path, check_files=False).split(args.split)
+            measured = float(np.mean([word_error_rate(r["gold_text"], r.get("asr_text", "")) for r in manifest.rows]))
+            metrics = evaluate(args.weights, str(path), split=args.split, text_source="asr")
+        rows.append({"requested_wer": wer, "measured_wer": round(measured, 4), "accuracy": metrics["accuracy"],
+                     "ua": metrics["ua"], "macro_f1": metrics["macro_f1"], "weighted_f1": metrics["weighted_f1"]})
+        print(f"WER {wer:.2f} (measured {measured:.3f}): accuracy (WA) {metrics['accuracy']:.4f} | "
+              f"UA {metrics['ua']:.4f} | macro-F1 {metrics['macro_f1']:.4f}", flush=True)
+    if args.plot:
+        from coaudiotext.plots import _pyplot, save_figure
+
+        plt = _pyplot()
+        figure, axis = plt.subplots(figsize=(4.5, 3.2))
+        axis.plot([r["measured_wer"] for r in rows], [r["accuracy"] for r in rows], "o-", label="accuracy (WA)")
+        axis.plot([r["measured_wer"] for r in rows], [r["macro_f1"] for r in rows], "s--", label="macro-F1")
+        axis.set_xlabel("word error rate of the simulated transcripts")
+        axis.set_title(pathlib.Path(args.weights).stem)
+        axis.grid(alpha=0.3)
+        axis.legend()
+        save_figure(figure, args.plot)
+    return {"weights": args.weights, "data": args.data, "split": args.split, "seed": args.seed, "results": rows}
+
+
 # ---------------------------------------------------------------------------------------------
 # CLI
 # ---------------------------------------------------------------------------------------------

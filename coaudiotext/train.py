@@ -153,6 +153,7 @@ def train(
     x_mal=None,
     skip_bad=False,
     text_source="gold",
+    asr_wer=0.15,
     resume=None,
     labels=None,
     verbose=1,
@@ -191,6 +192,7 @@ def train(
         use_class_weight, model_flags = args["use_class_weight"], args["model_flags"]
         feature_overrides, data_dir, x_fem, x_mal = args["feature_overrides"], args["data_dir"], args["x_fem"], args["x_mal"]
         skip_bad, text_source, labels = args["skip_bad"], args["text_source"], args.get("labels")
+        asr_wer = args.get("asr_wer", 0.15)
 
     spec = get_spec(model)
     settings = spec.train
@@ -208,12 +210,14 @@ def train(
         "test_split": test_split, "use_class_weight": use_class_weight, "model_flags": model_flags,
         "feature_overrides": feature_overrides or {}, "data_dir": data_dir, "x_fem": x_fem, "x_mal": x_mal,
         "skip_bad": skip_bad, "text_source": text_source, "labels": labels,
+        "asr_wer": asr_wer,
     }
     keras.utils.set_random_seed(seed)
 
     # Data
     manifest, class_names = resolve_data(
-        data, data_dir=data_dir, x_fem=x_fem, x_mal=x_mal, skip_bad=skip_bad, text_source=text_source, labels=labels
+        data, data_dir=data_dir, x_fem=x_fem, x_mal=x_mal, skip_bad=skip_bad, text_source=text_source, labels=labels,
+        asr_wer=asr_wer,
     )
     if manifest.skipped:
         print(f"Skipped {len(manifest.skipped)} bad manifest row(s):\n" + "\n".join(manifest.skipped))
@@ -410,6 +414,8 @@ def build_parser():
                         help="balanced class weights (off by default: Keras 2.1 silently ignored the tutorial's)")
     parser.add_argument("--text-source", choices=("gold", "asr"), default="gold",
                         help="transcripts from the text column (gold) or the asr_text column")
+    parser.add_argument("--asr-wer", type=float, default=0.15,
+                        help="word error rate of the SIMULATED asr_text of the demo corpus (--text-source asr; default 0.15)")
     parser.add_argument("--text-features", choices=("auto", "hangul", "latin", "ids"),
                         help="character features of the text input (default auto: Hangul multi-hot for Korean, else Latin one-hot)")
     parser.add_argument("--max-chars", type=int, help="characters kept from the end of each transcript (default 30)")
@@ -460,7 +466,7 @@ def main(argv=None):
             val_fraction=args.val_fraction, test_split=args.test_split, use_class_weight=args.use_class_weight,
             model_flags=dict(args.set), feature_overrides=feature_overrides_from_args(args, inputs),
             data_dir=args.data_dir, x_fem=args.x_fem, x_mal=args.x_mal, skip_bad=args.skip_bad,
-            text_source=args.text_source, resume=args.resume, labels=args.labels, verbose=0 if args.quiet else 1,
+            text_source=args.text_source, asr_wer=args.asr_wer, resume=args.resume, labels=args.labels, verbose=0 if args.quiet else 1,
             use_cache=not args.no_cache,
         )
     except (ValueError, FileNotFoundError) as error:

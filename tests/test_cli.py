@@ -104,3 +104,29 @@ def test_predict_requires_text_for_text_models(tmp_path):
                  "--text", "where did you put it", "--json")
     assert json.loads(result.stdout)["label"] in metadata["class_names"]
     np.testing.assert_allclose(sum(json.loads(result.stdout)["probabilities"].values()), 1.0, atol=1e-4)
+
+
+def test_simulated_asr_manifest_and_bench(tmp_path):
+    import csv
+
+    from coaudiotext.bench import main as bench_main
+    from coaudiotext.callbacks import atomic_save_model
+    from coaudiotext.data.asr_sim import word_error_rate
+    from coaudiotext.models import build_model
+
+    manifest, _ = resolve_data("demo-tiny", text_source="asr", asr_wer=0.3)
+    assert all(row["asr_text"] == row["text"] for row in manifest.rows)  # the transcript used is the ASR one
+    wer = np.mean([word_error_rate(row["gold_text"], row["text"]) for row in manifest.rows])
+    assert 0.1 < wer < 0.5, wer
+    with open(manifest.path, newline="") as handle:
+        assert {row["asr_source"] for row in csv.DictReader(handle)} == {"simulated-wer-0.3"}
+
+    model = build_model("text_bilstm_att", num_classes=5, text_shape=(30, 43), recurrent_activation="sigmoid")
+    metadata = {"model": "text_bilstm_att", "class_names": ["s", "yn", "wh", "c", "r"],
+                "features": {"text": {"feature": "chars", "kind": "latin", "max_chars": 30}}}
+    atomic_save_model(model, tmp_path / "m.keras", metadata)
+    results = bench_main(["asr", "--weights", str(tmp_path / "m.keras"), "--data", "demo-tiny", "--wer", "0", "0.5",
+                          "--plot", str(tmp_path / "asr.png")])
+    measured = [row["measured_wer"] for row in results["results"]]
+    assert measured[0] == 0.0 and measured[1] > 0.2
+    assert (tmp_path / "asr.png").is_file()

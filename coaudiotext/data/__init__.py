@@ -39,6 +39,7 @@ def resolve_data(
     skip_bad=False,
     text_source="gold",
     labels=None,
+    asr_wer=0.15,
 ):
     """Resolves a `--data` value to `(Manifest, class_names)`.
 
@@ -47,7 +48,9 @@ def resolve_data(
         data_dir: str or None. ProSem folder (`--data prosem`).
         x_fem, x_mal: str or None. ProSem permutation files (`x_fem.npy`, `x_mal.npy` of the tutorial repository).
         skip_bad: bool. Drop bad manifest rows (reported) instead of failing.
-        text_source: str. `gold` (the `text` column) or `asr` (the `asr_text` column).
+        text_source: str. `gold` (the `text` column) or `asr` (the `asr_text` column). On the demo
+            corpus, `asr` uses a *simulated* recogniser output at word error rate `asr_wer`.
+        asr_wer: float. WER of the simulated `asr_text` of the demo corpus. Defaults to 0.15.
         labels: list of str or None. Class names to use (default: inferred).
     """
     from coaudiotext.data.manifest import read_manifest
@@ -59,6 +62,10 @@ def resolve_data(
         from coaudiotext.data import demo
 
         path = demo.demo_manifest(size="default" if data == "demo" else "tiny")
+        if text_source == "asr":
+            from coaudiotext.data.asr_sim import add_simulated_asr
+
+            path = add_simulated_asr(path, asr_wer)
         class_names = list(labels or DEMO_LABELS)
     elif data == "prosem":
         from coaudiotext.data import prosem

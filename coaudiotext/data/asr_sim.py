@@ -144,3 +144,58 @@ def simulate_asr(texts, wer, seed=0, vocabulary=None, error_mix=(0.6, 0.2, 0.2))
                 words.append(word)
         outputs.append(" ".join(words))
     return outputs
+
+
+def add_simulated_asr(manifest_path, wer, seed=0, out=None):
+    """Writes a copy of a manifest with a **simulated** `asr_text` column at word error rate `wer`.
+
+    No speech recogniser can be downloaded here, so this stands in for one: each transcript gets
+    seeded substitutions, deletions and insertions (`simulate_asr`), substitutes drawn from the
+    words of the manifest's `train` transcripts. The copy also gets an `asr_source` column
+    (`simulated-wer-0.15`) so nobody mistakes it for real recogniser output.
+
+    Args:
+        manifest_path: path. A manifest CSV.
+        wer: float. Target word error rate in [0, 1].
+        seed: int. Defaults to 0.
+        out: path or None. Output CSV; None writes `manifest-asr-wer{wer}.csv` beside the input
+            (and reuses it when it exists).
+
+    Returns:
+        pathlib.Path of the written manifest (audio paths stay relative to the same folder).
+    """
+    import csv
+    import os
+    import pathlib
+    import tempfile
+
+    manifest_path = pathlib.Path(manifest_path)
+    if not 0.0 <= float(wer) <= 1.0:
+        raise ValueError(f"Expected wer in [0, 1]. Received: wer={wer!r}")
+    if out is None:
+        out = manifest_path.with_name(f"{manifest_path.stem}-asr-wer{float(wer):g}-seed{seed}.csv")
+        if out.exists():
+            return out
+    out = pathlib.Path(out)
+    with open(manifest_path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+        rows = list(reader)
+    vocabulary = sorted({w for r in rows if r.get("split") == "train" for w in r["text"].split()}) or None
+    hypotheses = simulate_asr([r["text"] for r in rows], wer, seed=seed, vocabulary=vocabulary)
+    for row, hypothesis in zip(rows, hypotheses):
+        row["asr_text"] = hypothesis
+        row["asr_source"] = f"simulated-wer-{float(wer):g}"
+    header += [c for c in ("asr_text", "asr_source") if c not in header]
+    if out.parent.resolve() != manifest_path.parent.resolve():
+        base = manifest_path.parent.resolve()
+        for row in rows:
+            if not os.path.isabs(row["audio_path"]):
+                row["audio_path"] = str(base / row["audio_path"])
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".asr-", suffix=".csv")
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, out)
+    return out

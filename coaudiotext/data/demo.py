@@ -1096,6 +1096,9 @@ def main(argv=None):
                         help="utterances per label analysed by the pitch check (default 100; 0 = all)")
     parser.add_argument("--list-voices", action="store_true", help="list espeak-ng languages and variants, then exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--asr-wer", type=float, default=None, metavar="WER",
+                        help="also write MANIFEST-asr-werWER-seedN.csv with a SIMULATED asr_text column at this word "
+                             "error rate (seeded substitutions/deletions/insertions; no recogniser is run)")
     args = parser.parse_args(argv)
 
     if args.list_voices:
@@ -1117,6 +1120,10 @@ def main(argv=None):
     except (ScriptFileError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.asr_wer is not None:
+        from coaudiotext.data.asr_sim import add_simulated_asr
+
+        manifest = add_simulated_asr(manifest, args.asr_wer, seed=args.seed)
     print(manifest)
     if args.report:
         text, _ = report(manifest, max_per_label=args.report_max_per_label or None, progress=not args.quiet)
