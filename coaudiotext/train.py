@@ -394,8 +394,9 @@ def build_parser():
     parser.add_argument("--model", choices=list(MODELS), metavar="KEY", help="registry key (list below)")
     parser.add_argument("--data", default="demo",
                         help="demo (default: embedded synthetic corpus, built on first use), demo-tiny, prosem, "
-                             "or a manifest CSV (columns audio_path,text,label,speaker,split)")
-    parser.add_argument("--data-dir", help="ProSem folder with spec_final.txt, FEMALE/, MALE/ (--data prosem)")
+                             "kemdy20, seed001, or a manifest CSV (columns audio_path,text,label,speaker,split)")
+    parser.add_argument("--data-dir", help="corpus folder: ProSem (spec_final.txt, FEMALE/, MALE/), KEMDy20_v1_1, "
+                                           "or the seed-001 pickles (train/dev/test.pkl)")
     parser.add_argument("--x-fem", help="ProSem female permutation file x_fem.npy (from the tutorial repository)")
     parser.add_argument("--x-mal", help="ProSem male permutation file x_mal.npy")
     parser.add_argument("--epochs", type=int, help="epochs (default: the key's demo setting on demo data, else the original's)")

@@ -177,3 +177,15 @@ def test_tf_sampler_redraws_each_epoch_and_feeds_examples():
     features = {"roberta": np.arange(200, dtype="float32")[:, None]}
     inputs, targets = next(iter(gather_dataset(dataset, features, labels).batch(16)))
     np.testing.assert_array_equal(labels[inputs["roberta"].numpy()[:, 0].astype(int)], targets.numpy())
+
+
+def test_resolve_data_kemdy20_reports_the_20_percent_as_test(corpus, tmp_path, monkeypatch):
+    from coaudiotext.data import resolve_data
+    from coaudiotext.data.kemdy20 import KEMDY20_LABELS
+
+    monkeypatch.setenv("COAUDIOTEXT_CACHE", str(tmp_path / "cache"))
+    manifest, class_names = resolve_data("kemdy20", data_dir=corpus)
+    assert class_names == list(KEMDY20_LABELS)
+    assert set(manifest.splits) == {"train", "test"}
+    with pytest.raises(ValueError, match="--data-dir"):
+        resolve_data("kemdy20")

@@ -142,3 +142,18 @@ def test_simulated_asr_edge_cases():
         asr_sim.simulate_asr(texts, wer=1.5)
     with pytest.raises(ValueError, match="error_mix"):
         asr_sim.simulate_asr(texts, wer=0.1, error_mix=(1, 1))
+
+
+def test_resolve_data_seed001_gold_and_asr(tmp_path, monkeypatch):
+    from coaudiotext.data import resolve_data
+    from coaudiotext.data.pkl_corpus import SEED001_LABELS
+
+    monkeypatch.setenv("COAUDIOTEXT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "pkl").mkdir()
+    _write_pickles(tmp_path / "pkl")
+    gold, class_names = resolve_data("seed001", data_dir=tmp_path / "pkl")
+    assert class_names == list(SEED001_LABELS)
+    assert {"train", "val", "test"} <= set(gold.splits)
+    asr, _ = resolve_data("seed001", data_dir=tmp_path / "pkl", text_source="asr", skip_bad=True)
+    test_rows = asr.split("test").rows
+    assert test_rows and all(row["text"] == row["asr_text"] for row in test_rows)

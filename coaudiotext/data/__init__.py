@@ -6,6 +6,10 @@ validated `Manifest` and its class names:
 - `demo` / `demo-tiny`: the embedded synthetic intention corpus (built and cached on first use);
 - `prosem`: the tutorial's Korean corpus (`--data-dir` with `spec_final.txt`, `FEMALE/`, `MALE/`,
   and the permutation files `--x-fem`, `--x-mal`);
+- `kemdy20`: KEMDy20 (RSA-CFN; `--data-dir` = the `KEMDy20_v1_1` folder), the original's stratified
+  80/20 split with the 20% reported as `test` (validation is then carved from train);
+- `seed001`: the pickled DataFrames of the cross-modal Transformer (`--data-dir` with `train.pkl`,
+  `dev.pkl`, `test.pkl`, optionally `test_stt.pkl` for `--text-source asr`), converted to wav once;
 - a path to a manifest CSV (columns `audio_path,text,label,speaker,split`).
 """
 
@@ -44,8 +48,8 @@ def resolve_data(
     """Resolves a `--data` value to `(Manifest, class_names)`.
 
     Args:
-        data: str. `demo`, `demo-tiny`, `prosem` or a manifest CSV path.
-        data_dir: str or None. ProSem folder (`--data prosem`).
+        data: str. `demo`, `demo-tiny`, `prosem`, `kemdy20`, `seed001` or a manifest CSV path.
+        data_dir: str or None. Corpus folder (`--data prosem|kemdy20|seed001`).
         x_fem, x_mal: str or None. ProSem permutation files (`x_fem.npy`, `x_mal.npy` of the tutorial repository).
         skip_bad: bool. Drop bad manifest rows (reported) instead of failing.
         text_source: str. `gold` (the `text` column) or `asr` (the `asr_text` column). On the demo
@@ -81,6 +85,33 @@ def resolve_data(
         path = cache_dir("manifests") / f"prosem-{hashlib.sha1(key.encode()).hexdigest()[:12]}.csv"
         prosem.write_prosem_manifest(data_dir, path, x_fem=x_fem, x_mal=x_mal)
         class_names = list(labels or PROSEM_LABELS)
+    elif data in ("kemdy20", "seed001"):
+        from coaudiotext.data.pipeline import cache_dir
+
+        if not data_dir:
+            raise ValueError(f"--data {data} needs --data-dir (see README: real corpora).")
+        key = hashlib.sha1(str(pathlib.Path(data_dir).resolve()).encode()).hexdigest()[:12]
+        folder = cache_dir("manifests", f"{data}-{key}")
+        path = folder / "manifest.csv"
+        if data == "kemdy20":
+            from coaudiotext.data import kemdy20
+
+            import re
+
+            sessions = sorted(int(m.group(1)) for f in (pathlib.Path(data_dir) / "annotation").glob("Sess*_eval.csv")
+                              if (m := re.match(r"Sess(\d+)_eval\.csv$", f.name)))
+            if not sessions:
+                raise FileNotFoundError(f"No annotation/SessNN_eval.csv under {data_dir}: pass the KEMDy20_v1_1 folder.")
+            if len(sessions) < 40:
+                print(f"[coaudiotext] KEMDy20: {len(sessions)} of 40 sessions found under {data_dir}; using those.")
+            kemdy20.write_kemdy20_manifest(data_dir, path, eval_split="test", sessions=sessions)
+            class_names = list(labels or kemdy20.KEMDY20_LABELS)
+        else:
+            from coaudiotext.data import pkl_corpus
+
+            if not path.exists():
+                pkl_corpus.write_pkl_manifest(data_dir, path)
+            class_names = list(labels or pkl_corpus.SEED001_LABELS)
     else:
         path = pathlib.Path(data)
         if path.is_dir():
