@@ -41,6 +41,7 @@ TUTORIAL_REPORTED = {
     "ca": "91.8 (0.884)",
 }
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+MODELS_START, MODELS_END = "<!-- models:start -->", "<!-- models:end -->"
 
 
 def sha256(path):
@@ -71,15 +72,34 @@ def render_table(results):
     return "\n".join(lines)
 
 
-def replace_block(path, block):
+def render_models_table():
+    """The registry as a markdown table: key, inputs, parameters at the original shapes, source, tutorial."""
+    from coaudiotext.models import MODELS
+    from coaudiotext.models.rsa_cfn import expected_param_count
+
+    lines = ["| key | model | inputs | parameters (original shapes) | source | tutorial |", "|---|---|---|---:|---|---|"]
+    for key, spec in MODELS.items():
+        if key in ("rsa_cfn", "hybrid_fusion"):  # ~330M parameters: computed, not built
+            count = expected_param_count(key)
+        else:
+            from coaudiotext.models import build_model
+
+            count = build_model(key).count_params()
+        tutorial = pathlib.Path(spec.tutorial).name
+        lines.append(f"| `{key}` | {spec.description} | {', '.join(spec.inputs)} | {count:,} | {spec.source} | "
+                     f"[{tutorial}](tutorials/{tutorial.replace('.py', '.ipynb')}) |")
+    return "\n".join(lines)
+
+
+def replace_block(path, block, start=START, end=END):
     path = pathlib.Path(path)
     text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise ValueError(f"{path} has no {START} ... {END} markers for the results table.")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
+    if start not in text or end not in text:
+        raise ValueError(f"{path} has no {start} ... {end} markers.")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(head + START + "\n" + block + "\n" + END + tail, encoding="utf-8")
+    tmp.write_text(head + start + "\n" + block + "\n" + end + tail, encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -93,7 +113,11 @@ def main(argv=None):
     parser.add_argument("--weights-dir", default="weights")
     parser.add_argument("--readme", default="README.md")
     parser.add_argument("--runs-dir", default="runs/results")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="train nothing: regenerate the README tables from the registry and weights/results.json")
     args = parser.parse_args(argv)
+    if args.tables_only:
+        args.models = []
 
     from coaudiotext.train import train
 
@@ -130,8 +154,10 @@ def main(argv=None):
             f"Training wall time of the whole table: {sum(r['train_seconds'] for r in results.values()) / 60:.1f} min "
             f"on a {os.cpu_count()}-core CPU (this invocation: {len(args.models)} model(s), {wall / 60:.1f} min incl. features)._")
     for target in (args.readme, weights / "README.md"):
-        if pathlib.Path(target).exists():
+        if pathlib.Path(target).exists() and results and args.models:
             replace_block(target, table + "\n" + note)
+    if pathlib.Path(args.readme).exists():
+        replace_block(args.readme, render_models_table(), MODELS_START, MODELS_END)
     print(table)
     return 0
 
