@@ -350,12 +350,9 @@ def _read_history(path):
 
 
 def _write_plots(run_dir, results, history, class_names, model):
-    import matplotlib
+    from coaudiotext.plots import _pyplot, plot_confusion_matrix, plot_history
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from coaudiotext.plots import plot_confusion_matrix, plot_history
+    plt = _pyplot()  # leaves a notebook's inline backend alone
 
     split = "test" if "test" in results else "val"
     figure = plot_confusion_matrix(results[split]["confusion_matrix"], class_names,

@@ -152,7 +152,8 @@ def add_simulated_asr(manifest_path, wer, seed=0, out=None):
     No speech recogniser can be downloaded here, so this stands in for one: each transcript gets
     seeded substitutions, deletions and insertions (`simulate_asr`), substitutes drawn from the
     words of the manifest's `train` transcripts. The copy also gets an `asr_source` column
-    (`simulated-wer-0.15`) so nobody mistakes it for real recogniser output.
+    (`simulated-wer-0.15`) so nobody mistakes it for real recogniser output. A transcript whose
+    words were all deleted becomes the filler `uh` (manifests reject empty transcripts).
 
     Args:
         manifest_path: path. A manifest CSV.
@@ -184,7 +185,8 @@ def add_simulated_asr(manifest_path, wer, seed=0, out=None):
     vocabulary = sorted({w for r in rows if r.get("split") == "train" for w in r["text"].split()}) or None
     hypotheses = simulate_asr([r["text"] for r in rows], wer, seed=seed, vocabulary=vocabulary)
     for row, hypothesis in zip(rows, hypotheses):
-        row["asr_text"] = hypothesis
+        # A recogniser that drops every word still emits something; manifests reject empty transcripts.
+        row["asr_text"] = hypothesis if hypothesis.strip() else "uh"
         row["asr_source"] = f"simulated-wer-{float(wer):g}"
     header += [c for c in ("asr_text", "asr_source") if c not in header]
     if out.parent.resolve() != manifest_path.parent.resolve():
