@@ -39,7 +39,7 @@ FROZEN_BRANCHES = {"bilstm_att": ["speech"], "para": ["speech", "text"], "text_b
 # LSTMs, so every custom object (ZeroSource, AttentionBlock, ReverseTime, the activation)
 # must come back from the package's registrations alone; the others reload in-process,
 # some with flags that bring in the remaining layers.
-FRESH_PROCESS = {"ca": {"align_backward": True, "recurrent_activation": "hard_sigmoid"}}
+FRESH_PROCESS = {"bilstm": {"recurrent_activation": "hard_sigmoid"}, "ca": {"align_backward": True, "recurrent_activation": "hard_sigmoid"}}
 CONTRACT_FLAGS = {"mha_a": {"query": "learned"}, "mha_a_t": {"align_backward": True}}
 
 
