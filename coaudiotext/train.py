@@ -217,7 +217,7 @@ def train(
     # Data
     manifest, class_names = resolve_data(
         data, data_dir=data_dir, x_fem=x_fem, x_mal=x_mal, skip_bad=skip_bad, text_source=text_source, labels=labels,
-        asr_wer=asr_wer,
+        asr_wer=asr_wer, progress=bool(verbose),
     )
     if manifest.skipped:
         print(f"Skipped {len(manifest.skipped)} bad manifest row(s):\n" + "\n".join(manifest.skipped))

@@ -44,6 +44,7 @@ def resolve_data(
     text_source="gold",
     labels=None,
     asr_wer=0.15,
+    progress=True,
 ):
     """Resolves a `--data` value to `(Manifest, class_names)`.
 
@@ -55,6 +56,7 @@ def resolve_data(
         text_source: str. `gold` (the `text` column) or `asr` (the `asr_text` column). On the demo
             corpus, `asr` uses a *simulated* recogniser output at word error rate `asr_wer`.
         asr_wer: float. WER of the simulated `asr_text` of the demo corpus. Defaults to 0.15.
+        progress: bool. Show a progress bar while the demo corpus is rendered (first use only).
         labels: list of str or None. Class names to use (default: inferred).
     """
     from coaudiotext.data.manifest import read_manifest
@@ -65,7 +67,7 @@ def resolve_data(
     if data in ("demo", "demo-tiny"):
         from coaudiotext.data import demo
 
-        path = demo.demo_manifest(size="default" if data == "demo" else "tiny")
+        path = demo.demo_manifest(size="default" if data == "demo" else "tiny", progress=progress)
         if text_source == "asr":
             from coaudiotext.data.asr_sim import add_simulated_asr
 
