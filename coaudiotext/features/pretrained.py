@@ -46,6 +46,8 @@ import sys
 
 import numpy as np
 
+from coaudiotext._checks import check_choice
+
 __all__ = [
     "TEXT_POOLING",
     "AUDIO_POOLING",
@@ -73,11 +75,6 @@ def default_cache_dir():
     """`$COAUDIOTEXT_CACHE/pretrained` (default `~/.cache/coaudiotext/pretrained`)."""
     root = pathlib.Path(os.environ.get("COAUDIOTEXT_CACHE", pathlib.Path.home() / ".cache" / "coaudiotext"))
     return root / "pretrained"
-
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"Expected {name} to be one of {list(choices)}. Received: {name}={value!r}")
 
 
 def _versions():
@@ -293,9 +290,9 @@ def extract_text_features(
         `(features, mask)`: float32 `(N, L, H)` (or `(N, H)` when pooled) and the int32 token
         mask `(N, L)` (1 = real token), whatever the pooling.
     """
-    _check_choice("pooling", pooling, TEXT_POOLING)
-    _check_choice("truncation", truncation, _TRUNCATION)
-    _check_choice("padding", padding, _PADDING)
+    check_choice("pooling", pooling, TEXT_POOLING)
+    check_choice("truncation", truncation, _TRUNCATION)
+    check_choice("padding", padding, _PADDING)
     if int(max_len) < 2:
         raise ValueError(f"max_len must be >= 2 ([CLS] and [SEP]). Received: max_len={max_len}")
     texts = [str(t) for t in texts]
@@ -392,7 +389,7 @@ def extract_audio_features(
         `(features, mask)`: float32 `(N, H)` pooled (or `(N, T, H)` for `"none"`) and the int32
         frame mask `(N, T)` (1 = frame of real samples), T the longest utterance's frames.
     """
-    _check_choice("pooling", pooling, AUDIO_POOLING)
+    check_choice("pooling", pooling, AUDIO_POOLING)
     audio = list(audio)
     identity = _model_identity(model)
     settings = {

@@ -9,18 +9,10 @@ e.g. `speech_bilstm`, `speech_context`, `speech_query`, `speech_attention`.
 from keras import layers
 
 from coaudiotext.layers.activations import recurrent_activation as _recurrent_activation
+from coaudiotext._checks import check_choice
 from coaudiotext.layers.attention import AttentionBlock, LearnedSource, ReverseTime, ZeroSource
 
 QUERIES = ("zero", "learned")
-
-
-def check_choice(argument, value, allowed):
-    """Raises a `ValueError` naming `argument`, the `allowed` values and the received `value`."""
-    if value not in allowed:
-        raise ValueError(
-            f"Expected {argument} to be one of {{{', '.join(repr(a) for a in allowed)}}}. "
-            f"Received: {argument}={value!r}"
-        )
 
 
 def check_flags(query="zero", recurrent_activation="hard_sigmoid", score_mixing=True, align_backward=False):

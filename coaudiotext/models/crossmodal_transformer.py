@@ -37,16 +37,12 @@ from keras import layers
 
 from coaudiotext.layers.transformer import CrossmodalTransformer, SequencePooling, ValidConvMask
 from coaudiotext.models import ModelSpec, TrainSettings
+from coaudiotext._checks import check_choice
 
 __all__ = ["audio_transformer", "crossmodal_transformer", "text_bert", "SPECS"]
 
 _MERGE_HOW = {"average": "mean", "last": "last", "masked_mean": "masked_mean"}
 _TEXT_POOLING = {"cls": "first", "mean": "mean", "masked_mean": "masked_mean"}
-
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"Expected {name} to be one of {sorted(choices)}. Received: {name}={value!r}")
 
 
 def _check_mask_shape(name, mask_shape, shape):
@@ -116,7 +112,7 @@ def audio_transformer(
     >>> audio_transformer().count_params()
     82447
     """
-    _check_choice("merge_how", merge_how, _MERGE_HOW)
+    check_choice("merge_how", merge_how, _MERGE_HOW)
     _check_mask_shape("mfcc", mfcc_mask_shape, mfcc_shape)
 
     # Inputs
@@ -212,7 +208,7 @@ def crossmodal_transformer(
     >>> crossmodal_transformer().count_params()
     988807
     """
-    _check_choice("merge_how", merge_how, _MERGE_HOW)
+    check_choice("merge_how", merge_how, _MERGE_HOW)
     _check_mask_shape("mfcc", mfcc_mask_shape, mfcc_shape)
     _check_mask_shape("bert", bert_mask_shape, bert_shape)
     for label, shape in (("mfcc_shape", mfcc_shape), ("bert_shape", bert_shape)):
@@ -306,7 +302,7 @@ def text_bert(
     >>> text_bert().count_params()
     595975
     """
-    _check_choice("pooling", pooling, _TEXT_POOLING)
+    check_choice("pooling", pooling, _TEXT_POOLING)
     _check_mask_shape("bert", bert_mask_shape, bert_shape)
     pooler_units = bert_shape[-1] if pooler_units is None else pooler_units
 
