@@ -7,6 +7,9 @@ Subcommands:
   `coaudiotext.features.extract("mel_rms", ...)` on the same files, in one run;
   prints both times (best of `--repeat` alternating runs), the speed-up and the
   largest dB difference between the two.
+* `asr`: one model on gold and on simulated speech-recognised transcripts at several WERs.
+* `text-window`: the text-only model trained with several character windows (`MAX_CHARS:ALIGN`) on the
+  demo corpus, accuracy on `test` and `handwritten`: the measurement behind the demo's text window.
 
 Files come from `--data` (a manifest CSV, or a folder searched for audio files)
 or, by default, are rendered with the demo corpus's espeak-ng renderer into a
@@ -20,6 +23,7 @@ Example:
 
     python -m coaudiotext.bench features --n 100
     python -m coaudiotext.bench features --data runs/demo/manifest.csv --json bench.json
+    python -m coaudiotext.bench text-window --windows 30:end 80:end 80:start
 """
 
 from __future__ import annotations
@@ -265,6 +269,37 @@ def asr(args):
         axis.legend()
         save_figure(figure, args.plot)
     return {"weights": args.weights, "data": args.data, "split": args.split, "seed": args.seed, "results": rows}
+
+
+@command(
+    "text-window",
+    "trains the text-only model with several text windows on the demo corpus: accuracy on test and handwritten",
+    (
+        (("--data",), {"default": "demo", "help": "demo or demo-tiny (default demo)"}),
+        (("--model",), {"default": "text_bilstm_att", "help": "a model with a text input (default text_bilstm_att)"}),
+        (("--windows",), {"nargs": "+", "default": ["30:end", "80:end", "80:start"],
+                          "help": "MAX_CHARS:ALIGN settings to compare (default 30:end 80:end 80:start)"}),
+        (("--epochs",), {"type": int, "default": 12, "help": "epochs per setting (default 12)"}),
+        (("--seed",), {"type": int, "default": 0, "help": "seed (default 0)"}),
+    ),
+)
+def text_window(args):
+    """How much of the sentence the character features keep decides what a text model can learn."""
+    from coaudiotext.train import train
+
+    rows = []
+    for window in args.windows:
+        max_chars, _, align = window.partition(":")
+        settings = {"max_chars": int(max_chars), "align": align or "end"}
+        with tempfile.TemporaryDirectory(prefix="coaudiotext-bench-text-") as folder:
+            result = train(args.model, data=args.data, out=folder, epochs=args.epochs, seed=args.seed, verbose=0,
+                           report=False, feature_overrides={"text": settings})
+        row = {"window": window, "val_accuracy": result["val"]["accuracy"], "test_accuracy": result["test"]["accuracy"]}
+        for split, metrics in result.get("extra", {}).items():
+            row[f"{split}_accuracy"] = metrics["accuracy"]
+        rows.append(row)
+        print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
+    return {"model": args.model, "data": args.data, "epochs": args.epochs, "seed": args.seed, "results": rows}
 
 
 # ---------------------------------------------------------------------------------------------

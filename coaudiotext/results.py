@@ -45,7 +45,7 @@ TEXT_ENCODER_INPUTS = ("bert", "bert_mask", "roberta", "roberta_seq")
 AUDIO_ENCODER_INPUTS = ("wav2vec2", "wav2vec2_seq")
 # Demo utterances last at most ~2 s = 80 MFCC frames: keep 100 of seed 001's 400 (4x less attention work).
 DEMO_FEATURE_OVERRIDES = {"mfcc": {"max_frames": 100}, "mfcc_mask": {"max_frames": 100}}
-# What the tutorial reports on ProSem (accuracy %, macro-F1), DESIGN §8.
+# What the tutorial reports on ProSem (accuracy %, macro-F1), from its README's results table.
 TUTORIAL_REPORTED = {
     "bilstm": "83.9 (0.652)",
     "bilstm_att": "89.3 (0.759)",
@@ -83,6 +83,14 @@ def tune_accuracy(metrics):
     return float(right / matrix.sum())
 
 
+def split_sizes(data):
+    """Utterances per split of corpus `data` (for the table's protocol note)."""
+    from coaudiotext.data import resolve_data
+
+    manifest, _ = resolve_data(data, progress=False)
+    return {name: len(manifest.split(name)) for name in ("train", "val", "test", "handwritten") if name in manifest.splits}
+
+
 def tiny_encoders(folder, data):
     """Creates (once) the tiny random-weight BERT and wav2vec2 stand-ins under `folder`; returns their paths."""
     from coaudiotext.data import resolve_data
@@ -112,24 +120,32 @@ def feature_overrides(key, encoders):
     return overrides
 
 
+def _split_sizes(payload):
+    sizes = payload["protocol"].get("sizes") or {}
+    return ", ".join(f"`{name}` {count:,}" for name, count in sizes.items()) or "see the corpus report"
+
+
 def render_table(results):
     from coaudiotext.models import MODELS
 
     lines = [
-        "| model | key | inputs | params (demo shapes) | WA (acc) | UA | macro-F1 | weighted-F1 | tune acc | best epoch | s/epoch | tutorial on ProSem: acc (macro-F1) |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| model | key | inputs | params (demo shapes) | test WA (acc) | test UA | test macro-F1 | test weighted-F1 | "
+        "test tune acc | handwritten WA | handwritten macro-F1 | best epoch | s/epoch | tutorial on ProSem: acc (macro-F1) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     order = [k for k in MODELS if k in results]
     for key in order:
         row = results[key]
         test = row["test"]
+        hand = row.get("extra", {}).get("handwritten")
         spec = MODELS[key]
         tune = tune_accuracy(test)
         marker = "†" if key in MARKED_KEYS else ""
+        hand_cells = "– | –" if hand is None else f"{hand['accuracy']:.3f} | {hand['macro_f1']:.3f}"
         lines.append(
             f"| {spec.description}{marker} | `{key}` | {' + '.join(spec.inputs)} | {row['parameters']:,} | "
             f"{test['accuracy']:.3f} | {test['ua']:.3f} | {test['macro_f1']:.3f} | {test['weighted_f1']:.3f} | "
-            f"{'–' if tune is None else f'{tune:.3f}'} | "
+            f"{'–' if tune is None else f'{tune:.3f}'} | {hand_cells} | "
             f"{row['best_epoch']} | {row.get('seconds_per_epoch', float('nan')):.1f} | {TUTORIAL_REPORTED.get(key, '–')} |"
         )
     return "\n".join(lines)
@@ -139,14 +155,18 @@ def render_note(payload):
     protocol, results = payload["protocol"], payload["models"]
     minutes = sum(r["train_seconds"] for r in results.values()) / 60
     epochs = sorted({r.get("epochs", protocol["epochs"]) for r in results.values()})
+    load = protocol.get("load")
+    load_note = f" (1-min load average at the start: {load})" if load else ""
     return (f"\n_Protocol: `python -m coaudiotext.results --epochs {'/'.join(map(str, epochs))} --seed {protocol['seed']}` "
-            f"on the `{protocol['data']}` corpus; checkpoint with the best validation macro-F1 (split `val`: training "
-            f"voices, other training scripts); metrics on the `test` split (504 utterances of 6 unseen voices x 42 unseen "
-            f"scripts). *tune acc* = rising (`yn`, `r`) vs non-rising accuracy from the confusion matrix. Training wall "
-            f"time of the whole table: {minutes:.1f} min on a {protocol.get('cpu_count', os.cpu_count())}-core CPU "
-            f"shared with other work (s/epoch = median). † over features of tiny **random-weight** encoders "
-            f"(`weights/encoders/`, nothing pretrained can be downloaded here) and 100 MFCC frames: these rows only show "
-            f"that the path runs end to end; they say nothing about the architectures._")
+            f"on the `{protocol['data']}` corpus ({_split_sizes(payload)} utterances); checkpoint with the best "
+            f"validation macro-F1 (split `val`: training voices, scripts not in train); metrics on the `test` split "
+            f"(unseen voices, unseen generated scripts, each with at least one word held out of the training lexicon) "
+            f"and on `handwritten` (the 210 hand-written scripts, unseen voices; never trained on). *tune acc* = rising "
+            f"(`yn`, `r`) vs non-rising accuracy from the test confusion matrix. Training wall time of the whole table: "
+            f"{minutes:.1f} min on a {protocol.get('cpu_count', os.cpu_count())}-core CPU{load_note} (s/epoch = median). "
+            f"† over features of tiny **random-weight** encoders (`weights/encoders/`, nothing pretrained can be "
+            f"downloaded here) and 100 MFCC frames: these rows only show that the path runs end to end; they say "
+            f"nothing about the architectures._")
 
 
 def render_models_table():
@@ -210,6 +230,7 @@ def main(argv=None):
     stored = json.loads(results_path.read_text()) if results_path.exists() else {}
     results = stored.get("models", {})
     started = time.perf_counter()
+    load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else None
     for key in args.models:
         run_dir = pathlib.Path(args.runs_dir) / key
         if run_dir.exists():
@@ -221,13 +242,15 @@ def main(argv=None):
         row = train(key, data=args.data, out=run_dir, epochs=args.epochs, seed=args.seed, verbose=2,
                     feature_overrides=overrides)
         shutil.copyfile(run_dir / "best.keras", weights / f"{key}.keras")
-        row = {k: v for k, v in row.items() if k in ("parameters", "best_epoch", "seconds_per_epoch", "train_seconds", "selection", "validation", "test", "val")}
+        row = {k: v for k, v in row.items() if k in ("parameters", "best_epoch", "seconds_per_epoch", "train_seconds",
+                                                     "selection", "validation", "test", "val", "extra")}
         row["epochs"] = args.epochs
         results[key] = row
         payload = {
             "protocol": {"data": args.data, "epochs": args.epochs, "seed": args.seed,
-                         "selection": "best validation macro-F1 (split 'val')", "reported": "split 'test' (unseen voices and scripts)",
-                         "cpu_count": os.cpu_count()},
+                         "selection": "best validation macro-F1 (split 'val')",
+                         "reported": "splits 'test' (unseen voices, scripts and words) and 'handwritten'",
+                         "cpu_count": os.cpu_count(), "sizes": split_sizes(args.data), "load": load},
             "models": results,
         }
         tmp = results_path.with_name(".results.json.tmp")

@@ -133,6 +133,16 @@ def _atomic_json(path, payload):
     os.replace(tmp, path)
 
 
+def demo_feature_defaults(inputs, overrides=None):
+    """`overrides` on top of the demo corpus' own feature settings (the text window, `demo.TEXT_FEATURES`)."""
+    from coaudiotext.data.demo import TEXT_FEATURES
+
+    overrides = {name: dict(value) for name, value in (overrides or {}).items()}
+    if "text" in inputs:
+        overrides["text"] = {**TEXT_FEATURES, **overrides.get("text", {})}
+    return overrides
+
+
 def train(
     model,
     data="demo",
@@ -203,6 +213,7 @@ def train(
         learning_rate = settings.demo_learning_rate
     batch_size = batch_size or settings.batch_size
     model_flags = dict(model_flags or {})
+    feature_overrides = demo_feature_defaults(spec.inputs, feature_overrides) if is_demo else feature_overrides
     arguments = {
         "model": model, "data": data, "epochs": epochs, "batch_size": batch_size,
         "learning_rate": learning_rate if learning_rate is not None else settings.learning_rate,
@@ -315,6 +326,12 @@ def train(
     if test_rows is not None:
         x_test = build_features(features_config, test_rows, use_cache=use_cache, progress=bool(verbose))
         results["test"] = evaluate_arrays(best, x_test, encode_labels(test_rows.labels, class_names), class_names)
+    # Further evaluation-only splits of the manifest (the demo corpus' `handwritten`): reported, never selected on.
+    for extra in [s for s in manifest.splits if s not in ("train", val_split, test_split)]:
+        rows = manifest.split(extra)
+        x_extra = build_features(features_config, rows, use_cache=use_cache, progress=bool(verbose))
+        results.setdefault("extra", {})[extra] = evaluate_arrays(best, x_extra, encode_labels(rows.labels, class_names),
+                                                                 class_names)
     state_now = json.loads((run_dir / "state.json").read_text())
     results["best_epoch"] = state_now["best_epoch"]
     history = _read_history(run_dir / "history.csv")
@@ -329,6 +346,8 @@ def train(
         print("[coaudiotext] val:  " + format_metrics(results["val"], "val"))
         if "test" in results:
             print("[coaudiotext] test: " + format_metrics(results["test"], test_split))
+        for extra, metrics in results.get("extra", {}).items():
+            print(f"[coaudiotext] {extra}: " + format_metrics(metrics, extra))
     results["run_dir"] = str(run_dir)
     return results
 
@@ -416,7 +435,12 @@ def build_parser():
                         help="word error rate of the SIMULATED asr_text of the demo corpus (--text-source asr; default 0.15)")
     parser.add_argument("--text-features", choices=("auto", "hangul", "latin", "ids"),
                         help="character features of the text input (default auto: Hangul multi-hot for Korean, else Latin one-hot)")
-    parser.add_argument("--max-chars", type=int, help="characters kept from the end of each transcript (default 30)")
+    parser.add_argument("--max-chars", type=int,
+                        help="characters of each transcript the text input keeps (default 30, the tutorial's; "
+                             "demo corpus: 80, the whole sentence)")
+    parser.add_argument("--text-align", choices=("end", "start"),
+                        help="which characters are kept and where: end = the last --max-chars, right-aligned (the "
+                             "tutorial's, for Korean); start = the first ones, left-aligned (demo corpus default)")
     parser.add_argument("--text-encoder", help="transformers text encoder (local folder or hub name) for bert/roberta inputs")
     parser.add_argument("--audio-encoder", help="transformers wav2vec2 encoder (local folder or hub name) for wav2vec2 inputs")
     parser.add_argument("--set", action="append", type=_parse_flag, default=[], metavar="FLAG=VALUE",
@@ -439,6 +463,8 @@ def feature_overrides_from_args(args, inputs):
             text["kind"] = args.text_features
         if args.max_chars:
             text["max_chars"] = args.max_chars
+        if args.text_align:
+            text["align"] = args.text_align
         if text:
             overrides["text"] = text
     for name in inputs:

@@ -130,3 +130,34 @@ def test_simulated_asr_manifest_and_bench(tmp_path):
     measured = [row["measured_wer"] for row in results["results"]]
     assert measured[0] == 0.0 and measured[1] > 0.2
     assert (tmp_path / "asr.png").is_file()
+
+
+@pytest.fixture(scope="module")
+def tiny_text_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "text"
+    run("coaudiotext.train", "--model", "text_bilstm_att", "--data", "demo-tiny", "--epochs", "1", "--out", str(out),
+        "--quiet")
+    return out
+
+
+def test_demo_runs_use_the_whole_sentence_window_and_report_handwritten(tiny_text_run):
+    from coaudiotext.data.demo import TEXT_FEATURES
+
+    config = json.loads((tiny_text_run / "config.json").read_text())
+    text = config["features"]["text"]
+    assert {k: text[k] for k in TEXT_FEATURES} == TEXT_FEATURES
+    metrics = json.loads((tiny_text_run / "metrics.json").read_text())
+    assert metrics["extra"]["handwritten"]["n"] == 12  # evaluated, never selected on
+
+
+def test_predict_says_it_and_notes_a_cut_text(tiny_text_run, tmp_path):
+    long_text = " ".join(["please"] + ["bring the very heavy boxes"] * 5)
+    result = run("coaudiotext.predict", "--weights", str(tiny_text_run / "best.keras"), "--say", long_text + "?",
+                 "--voice", "en-gb-x-rp+m3:40:160", "--save-audio", str(tmp_path / "say.wav"), "--json")
+    assert json.loads(result.stdout)["label"] in {"s", "yn", "wh", "c", "r"}
+    assert (tmp_path / "say.wav").is_file()
+    assert "reads only the first 80" in result.stderr
+    short = run("coaudiotext.predict", "--weights", str(tiny_text_run / "best.keras"), "--say", "sit down!")
+    assert "note:" not in short.stderr
+    both = run("coaudiotext.predict", "--weights", str(tiny_text_run / "best.keras"), check=False)
+    assert both.returncode == 2 and "either --audio" in both.stderr

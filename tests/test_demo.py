@@ -65,8 +65,9 @@ def test_manifest_columns_and_sizes(tiny):
         header = next(csv.reader(handle))
     assert header == ["audio_path", "text", "label", "speaker", "split"]
     rows = _rows(tiny)
-    assert 60 <= len(rows) <= 120
-    for split in ("train", "val", "test"):
+    counts = {split: sum(r["split"] == split for r in rows) for split in ("train", "val", "test", "handwritten")}
+    assert counts == {"train": 48, "val": 12, "test": 12, "handwritten": 12}
+    for split in counts:
         labels = {r["label"] for r in rows if r["split"] == split}
         assert labels == set(demo.LABELS), split
     for r in rows:
@@ -75,23 +76,48 @@ def test_manifest_columns_and_sizes(tiny):
         assert r["text"] and r["text"][-1] not in ".?!"
 
 
+def test_default_size_has_thousands_of_scripts_and_forty_voices():
+    size = demo.SIZES["default"]
+    assert size.train_scripts_per_form * 3 >= 2000
+    assert size.train_voices + size.test_voices >= 40
+    plan, speakers = demo._default_plan(size, 0)
+    by_split = {}
+    for spk, text, label, split in plan:
+        by_split.setdefault(split, []).append((spk.speaker, text, label))
+    assert {k: len(v) for k, v in by_split.items()} == {"train": 4800, "val": 480, "test": 1200, "handwritten": 840}
+    texts = {split: {t for _, t, _ in rows} for split, rows in by_split.items()}
+    assert len(texts["train"]) == 2400
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test"), ("train", "handwritten"), ("val", "handwritten")):
+        assert not texts[a] & texts[b], (a, b)
+    voices = {split: {s for s, _, _ in rows} for split, rows in by_split.items()}
+    assert len(voices["train"]) == 36 and len(voices["test"]) == 10
+    assert not voices["train"] & voices["test"] and voices["handwritten"] <= voices["test"]
+
+
 def test_splits_are_disjoint_in_voices_and_scripts(tiny):
     rows = _rows(tiny)
-    by_split = {s: [r for r in rows if r["split"] == s] for s in ("train", "val", "test")}
+    by_split = {s: [r for r in rows if r["split"] == s] for s in ("train", "val", "test", "handwritten")}
     speakers = {s: {r["speaker"] for r in part} for s, part in by_split.items()}
     scripts = {s: {r["text"] for r in part} for s, part in by_split.items()}
     assert not speakers["train"] & speakers["test"]
-    assert not scripts["train"] & scripts["test"]
-    assert speakers["val"] <= speakers["train"]  # val: held-out scripts of the training voices
-    for speaker in speakers["val"]:
-        trained = {r["text"] for r in by_split["train"] if r["speaker"] == speaker}
-        assert not trained & {r["text"] for r in by_split["val"] if r["speaker"] == speaker}
-    assert scripts["val"] <= set(text for text, _ in demo.embedded_scripts()["train"])
-    assert not scripts["val"] & scripts["test"]
+    assert not speakers["train"] & speakers["handwritten"]
+    assert speakers["val"] <= speakers["train"]  # val: other scripts of the training voices
+    for a in scripts:
+        for b in scripts:
+            if a < b:
+                assert not scripts[a] & scripts[b], (a, b)
+    assert scripts["handwritten"] <= {text for text, _ in demo.handwritten_scripts()}
     # test voices use variants no training voice uses
     voices = {r["speaker"]: r["voice"] for r in _rows(tiny.parent / "speakers.csv")}
     train_variants = {voices[s].split("+")[1] for s in speakers["train"]}
     assert not train_variants & {voices[s].split("+")[1] for s in speakers["test"]}
+
+
+def test_test_scripts_hold_words_never_trained_on(tiny):
+    rows = _rows(tiny)
+    train_words = {w for r in rows if r["split"] in ("train", "val") for w in r["text"].replace(",", " ").split()}
+    for text in {r["text"] for r in rows if r["split"] == "test"}:
+        assert set(text.replace(",", " ").split()) - train_words, text
 
 
 def test_every_script_has_every_label_of_its_form(tiny):
@@ -106,14 +132,21 @@ def test_every_script_has_every_label_of_its_form(tiny):
     assert demo.text_only_ceiling(tiny, split="test") == pytest.approx(0.5)
 
 
-def test_embedded_scripts_are_disjoint_and_balanced():
-    scripts = demo.embedded_scripts()
-    train_forms, test_forms = demo.script_forms(scripts["train"]), demo.script_forms(scripts["test"])
-    assert {len(v) for v in train_forms.values()} == {56}
-    assert {len(v) for v in test_forms.values()} == {14}
-    train_texts = {t for t, _ in scripts["train"]}
-    assert not train_texts & {t for t, _ in scripts["test"]}
-    assert max(len(t) for t in train_texts) <= 30
+def test_handwritten_scripts_are_balanced():
+    forms = demo.script_forms(demo.handwritten_scripts())
+    assert {len(v) for v in forms.values()} == {70}
+
+
+def test_text_window_covers_the_longest_demo_sentence():
+    from coaudiotext.data import generator
+    from coaudiotext.features.text import text_window
+
+    sets = generator.generate_scripts(seed=0)
+    texts = [t for part in (sets.train, sets.val, sets.test) for t, _ in part]
+    texts += [t for t, _ in demo.handwritten_scripts()]
+    longest = max(texts, key=len)
+    assert len(longest) <= demo.TEXT_FEATURES["max_chars"]
+    assert text_window(longest, demo.TEXT_FEATURES["max_chars"], demo.TEXT_FEATURES["align"]) == (longest, 0)
 
 
 def test_same_seed_same_corpus_bytes(tiny, tmp_path):

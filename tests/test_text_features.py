@@ -195,3 +195,30 @@ def test_module_doctests():
 
     result = doctest.testmod(tf_text)
     assert result.attempted > 5 and result.failed == 0
+
+
+def test_start_alignment_keeps_the_sentence_start():
+    from coaudiotext.features.text import char_ids, char_onehot, text_window
+
+    text = "where did you leave the keys of the old blue car"
+    end = char_onehot(text, max_chars=30)
+    start = char_onehot(text, max_chars=30, align="start")
+    decoded_start = "".join(LATIN_ALPHABET[i] if row.any() else " " for i, row in zip(start.argmax(1), start))
+    decoded_end = "".join(LATIN_ALPHABET[i] if row.any() else " " for i, row in zip(end.argmax(1), end))
+    assert decoded_start == text[:30]            # the wh-word survives
+    assert decoded_end == text[-30:]             # the faithful window cuts it
+    assert "where" not in decoded_end
+    short = char_ids("go home", max_chars=10, align="start").tolist()
+    assert short[:7] != [0] * 7 and short[7:] == [0, 0, 0]  # left-aligned, padding after
+    assert text_window(text, 30, "start") == (text[:30], len(text) - 30)
+    assert text_window("  go home ", 30, "start") == ("go home", 0)
+    with pytest.raises(ValueError, match="align"):
+        char_onehot(text, align="middle")
+
+
+def test_align_is_stored_in_the_config_and_defaults_to_the_tutorial_layout():
+    old_config = {"kind": "latin", "max_chars": 30, "alphabet": LATIN_ALPHABET, "vocabulary": None}
+    assert TextFeaturizer.from_config(old_config).align == "end"  # files written before `align` existed
+    featurizer = TextFeaturizer("latin", max_chars=80, align="start")
+    assert TextFeaturizer.from_config(featurizer.get_config()) == featurizer
+    assert featurizer.get_config()["align"] == "start"

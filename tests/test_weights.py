@@ -30,17 +30,26 @@ def test_checksums():
         assert hashlib.sha256((WEIGHTS / name).read_bytes()).hexdigest() == digest, name
 
 
-@pytest.mark.parametrize("key", sorted(RESULTS))
-def test_evaluate_reproduces_the_table_row(key, monkeypatch):
+ROWS = [(key, split) for key in sorted(RESULTS) for split in ["test"] + sorted(RESULTS[key].get("extra", {}))]
+
+
+@pytest.mark.parametrize("key,split", ROWS)
+def test_evaluate_reproduces_the_table_row(key, split, monkeypatch):
     from coaudiotext.evaluate import evaluate
 
     monkeypatch.chdir(WEIGHTS.parent)  # pretrained-feature rows name their encoders as weights/encoders/...
-    metrics = evaluate(WEIGHTS / f"{key}.keras", "demo", split="test")
-    expected = RESULTS[key]["test"]
+    metrics = evaluate(WEIGHTS / f"{key}.keras", "demo", split=split)
+    expected = RESULTS[key]["test"] if split == "test" else RESULTS[key]["extra"][split]
     assert metrics["n"] == expected["n"]
     tolerance = 1.0 / expected["n"] + 1e-9
     for name in ("accuracy", "ua", "macro_f1", "weighted_f1"):
         assert metrics[name] == pytest.approx(expected[name], abs=2 * tolerance), name
+
+
+def test_every_tutorial_row_reports_handwritten():
+    for key in ("text_bilstm_att", "bilstm", "para", "mha_a_t", "ca"):
+        if key in RESULTS:
+            assert RESULTS[key].get("extra", {}).get("handwritten", {}).get("n") == 840, key
 
 
 def test_shipped_model_reads_new_voices_and_sentences(tmp_path):

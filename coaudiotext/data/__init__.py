@@ -20,10 +20,7 @@ import pathlib
 
 __all__ = ["resolve_data", "known_label_order"]
 
-DEMO_LABELS = ("s", "yn", "wh", "c", "r")
-# Label codes in the tutorial's order (class ids 0..6): statement, yes/no question, wh-question,
-# rhetorical question, command, request, rhetorical command.
-PROSEM_LABELS = ("s", "yn", "wh", "rq", "c", "r", "rc")
+from coaudiotext.data.manifest import DEMO_LABELS, PROSEM_LABELS
 
 
 def known_label_order(labels):

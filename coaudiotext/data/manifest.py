@@ -24,6 +24,11 @@ from typing import Iterable, Sequence
 __all__ = [
     "REQUIRED_COLUMNS",
     "OPTIONAL_COLUMNS",
+    "DEMO_LABELS",
+    "PROSEM_LABELS",
+    "PUNCTUATION",
+    "FORMS",
+    "RISING_LABELS",
     "Manifest",
     "ManifestError",
     "read_manifest",
@@ -33,6 +38,18 @@ __all__ = [
 
 REQUIRED_COLUMNS = ("audio_path", "text", "label", "speaker", "split")
 OPTIONAL_COLUMNS = ("id", "asr_text", "gender", "session")
+
+DEMO_LABELS = ("s", "yn", "wh", "c", "r")
+"""The demo corpus' labels (ProSem codes), in class-index order."""
+PROSEM_LABELS = ("s", "yn", "wh", "rq", "c", "r", "rc")
+"""ProSem's labels in the tutorial's class order: statement, yes/no question, wh-question, rhetorical
+question, command, request, rhetorical command."""
+PUNCTUATION = {"s": ".", "yn": "?", "wh": ".", "c": "!", "r": "?"}
+"""Demo label -> clause-final punctuation appended to the spoken string (it chooses espeak-ng's tune)."""
+FORMS = {"declarative": ("s", "yn"), "wh": ("wh", "yn"), "imperative": ("c", "r")}
+"""Demo script form -> the labels each script of that form is spoken with."""
+RISING_LABELS = ("yn", "r")
+"""Demo labels spoken with `?` (a rising tune)."""
 
 
 class ManifestError(ValueError):

@@ -40,7 +40,7 @@ __all__ = [
 # (features + mask) share one extraction.
 FEATURE_KINDS = {
     "audio": ("mel_rms", {"max_frames": 200}),
-    "text": ("chars", {"kind": "auto", "max_chars": 30}),
+    "text": ("chars", {"kind": "auto", "max_chars": 30, "align": "end"}),
     "mfcc": ("mfcc", {"max_frames": 400}),
     "mfcc_mask": ("mfcc", {"max_frames": 400}),
     "bert": ("pretrained_text", {"model": None, "max_len": 64, "pooling": "none"}),
@@ -94,7 +94,7 @@ def input_config(input_names, texts=None, overrides=None):
         if kind == "chars":
             from coaudiotext.features.text import TextFeaturizer
 
-            featurizer = TextFeaturizer(kind=settings["kind"], max_chars=settings["max_chars"])
+            featurizer = TextFeaturizer(**settings)
             if not featurizer.resolved:
                 featurizer = featurizer.resolve(texts or [])
             settings = featurizer.get_config()

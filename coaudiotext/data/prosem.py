@@ -52,7 +52,7 @@ __all__ = [
     "text_only_ceiling",
 ]
 
-from coaudiotext.data import PROSEM_LABELS  # noqa: E402  (one definition, shared with resolve_data)
+from coaudiotext.data.manifest import PROSEM_LABELS  # noqa: E402  (one definition, shared with resolve_data)
 
 PROSEM_SCRIPT_COLUMNS = ("lemma", "wh_family", "text", "label", "gloss", "speech_level", "note")
 PROSEM_COLUMNS = ("audio_path", "text", "label", "speaker", "split", "id", "gender")

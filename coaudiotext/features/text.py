@@ -53,6 +53,8 @@ __all__ = [
     "UNKNOWN_ID",
     "SPACE_ID",
     "TEXT_KINDS",
+    "ALIGNMENTS",
+    "text_window",
     "is_hangul",
     "hangul_decompose",
     "hangul_indices",
@@ -186,16 +188,49 @@ def hangul_indices(char):
     return found
 
 
-def _fill_from_end(out, text, max_chars, column_of):
-    """Writes one row per character, walking from the end of `text`; `column_of(ch)` gives columns or None."""
-    for j, char in enumerate(reversed(text[-max_chars:])):
+ALIGNMENTS = ("end", "start")
+"""How a text is laid out in its `max_chars` rows: `"end"` (the tutorial's: the last `max_chars`
+characters, right-aligned, zero rows in front) or `"start"` (the first `max_chars`, left-aligned, zero
+rows after; surrounding whitespace is dropped first)."""
+
+
+def _check_align(align):
+    if align not in ALIGNMENTS:
+        raise ValueError(f"Expected align to be one of {ALIGNMENTS}. Received: align={align!r}")
+    return align
+
+
+def _positions(text, max_chars, align):
+    """`(row, char)` of every character kept in the `max_chars` window, for alignment `align`."""
+    if _check_align(align) == "start":
+        return enumerate(text.strip()[:max_chars])
+    return ((max_chars - 1 - j, char) for j, char in enumerate(reversed(text[-max_chars:])))
+
+
+def _fill(out, text, max_chars, column_of, align):
+    """Writes one row per kept character; `column_of(ch)` gives its columns, or None for a zero row."""
+    for row, char in _positions(text, max_chars, align):
         columns = column_of(char)
         if columns is not None:
-            out[max_chars - 1 - j, columns] = 1.0
+            out[row, columns] = 1.0
     return out
 
 
-def hangul_multihot(text, max_chars=30):
+def text_window(text, max_chars, align="end"):
+    """The part of `text` the features keep: `(kept, cut)` where `cut` is how many characters were dropped.
+
+    Example:
+
+    >>> text_window("where did you park the car", 12, align="start")
+    ('where did yo', 14)
+    """
+    text = unicodedata.normalize("NFC", text)
+    body = text.strip() if _check_align(align) == "start" else text
+    kept = body[:max_chars] if align == "start" else body[-max_chars:]
+    return kept, len(body) - len(kept)
+
+
+def hangul_multihot(text, max_chars=30, align="end"):
     """The tutorial's Hangul multi-hot features (`featurize_rnn_only_char`).
 
     Each Hangul character becomes 19 initial + 21 medial + 27 final jamo
@@ -207,6 +242,7 @@ def hangul_multihot(text, max_chars=30):
     Args:
         text: str. The script.
         max_chars: int. Rows of the output. Defaults to 30.
+        align: str. `"end"` (the tutorial's, default) or `"start"`; see `ALIGNMENTS`.
 
     Returns:
         float32 array (max_chars, 67).
@@ -220,7 +256,7 @@ def hangul_multihot(text, max_chars=30):
     max_chars = _check_max_chars(max_chars)
     text = _check_text(text)
     out = np.zeros((max_chars, HANGUL_FEATURE_DIM), np.float32)
-    return _fill_from_end(out, text, max_chars, lambda c: list(hangul_indices(c)) if is_hangul(c) else None)
+    return _fill(out, text, max_chars, lambda c: list(hangul_indices(c)) if is_hangul(c) else None, align)
 
 
 def _latin_lookup(alphabet, argument="alphabet"):
@@ -241,7 +277,7 @@ def _lookup(chars, argument):
     return {char: i for i, char in enumerate(chars)}
 
 
-def char_onehot(text, max_chars=30, alphabet=LATIN_ALPHABET):
+def char_onehot(text, max_chars=30, alphabet=LATIN_ALPHABET, align="end"):
     """Character one-hot features for non-Hangul scripts, laid out like `hangul_multihot`.
 
     Each character is lower-cased and one-hot encoded over `alphabet`; a
@@ -256,6 +292,8 @@ def char_onehot(text, max_chars=30, alphabet=LATIN_ALPHABET):
         max_chars: int. Rows of the output. Defaults to 30.
         alphabet: str. Known characters, lower-case. Defaults to `LATIN_ALPHABET`
             (a-z, 0-9 and `'-.,?!`).
+        align: str. `"end"` (default, as the Hangul features) or `"start"` (the first `max_chars`
+            characters, left-aligned: for languages that mark the sentence form at its start).
 
     Returns:
         float32 array (max_chars, len(alphabet) + 1); the last column is "unknown".
@@ -277,10 +315,10 @@ def char_onehot(text, max_chars=30, alphabet=LATIN_ALPHABET):
         return table.get(char.lower(), unknown)
 
     out = np.zeros((max_chars, len(alphabet) + 1), np.float32)
-    return _fill_from_end(out, text, max_chars, column_of)
+    return _fill(out, text, max_chars, column_of, align)
 
 
-def char_ids(text, max_chars=30, vocabulary=LATIN_ALPHABET):
+def char_ids(text, max_chars=30, vocabulary=LATIN_ALPHABET, align="end"):
     """Integer character ids for a learned embedding, laid out like `hangul_multihot`.
 
     Ids: 0 = padding (positions before the text), 1 = unknown character,
@@ -293,6 +331,7 @@ def char_ids(text, max_chars=30, vocabulary=LATIN_ALPHABET):
         max_chars: int. Length of the output. Defaults to 30.
         vocabulary: str or list of str. Known characters, lower-case. Defaults to
             `LATIN_ALPHABET`; `build_vocabulary(texts)` makes one from a corpus.
+        align: str. `"end"` (default) or `"start"`; see `ALIGNMENTS`.
 
     Returns:
         int32 array (max_chars,). The embedding needs `input_dim = len(vocabulary) + 3`.
@@ -306,8 +345,8 @@ def char_ids(text, max_chars=30, vocabulary=LATIN_ALPHABET):
     text = _check_text(text)
     table = _id_lookup(tuple(vocabulary))
     out = np.full((max_chars,), PAD_ID, np.int32)
-    for j, char in enumerate(reversed(text[-max_chars:])):
-        out[max_chars - 1 - j] = SPACE_ID if char.isspace() else table.get(char.lower(), UNKNOWN_ID)
+    for row, char in _positions(text, max_chars, align):
+        out[row] = SPACE_ID if char.isspace() else table.get(char.lower(), UNKNOWN_ID)
     return out
 
 
@@ -369,10 +408,12 @@ class TextFeaturizer:
             one-hot, F = len(alphabet) + 1), `"ids"` (integer ids for an
             `Embedding`) or `"auto"` (Hangul if the training corpus is mostly
             Hangul, else Latin; decided by `resolve(texts)`). Defaults to `"auto"`.
-        max_chars: int. Characters kept from the end of each text. Defaults to 30.
+        max_chars: int. Characters kept of each text. Defaults to 30.
         alphabet: str or None. Alphabet of `"latin"`. Defaults to `LATIN_ALPHABET`.
         vocabulary: list of str or None. Vocabulary of `"ids"` (lower-case characters); None means
             "build it from the training texts" with `resolve(texts)`.
+        align: str. `"end"` (the tutorial's: last `max_chars` characters, right-aligned; default) or
+            `"start"` (first `max_chars`, left-aligned). See `ALIGNMENTS`.
 
     Output of `featurizer(texts)`: float32 (N, max_chars, feature_dim) for
     `"hangul"`/`"latin"`; int32 (N, max_chars) for `"ids"`.
@@ -387,11 +428,12 @@ class TextFeaturizer:
     >>> same = TextFeaturizer.from_config(featurizer.get_config())   # e.g. in predict.py
     """
 
-    def __init__(self, kind="auto", max_chars=30, alphabet=None, vocabulary=None):
+    def __init__(self, kind="auto", max_chars=30, alphabet=None, vocabulary=None, align="end"):
         if kind not in TEXT_KINDS:
             raise ValueError(f"Expected kind to be one of {TEXT_KINDS}. Received: kind={kind!r}")
         self.kind = kind
         self.max_chars = _check_max_chars(max_chars)
+        self.align = _check_align(align)
         self.alphabet = LATIN_ALPHABET if alphabet is None else str(alphabet)
         _latin_lookup(self.alphabet)
         if vocabulary is not None:
@@ -460,10 +502,14 @@ class TextFeaturizer:
         """Features of one text: (max_chars, F) float32, or (max_chars,) int32 for ids."""
         self._require_resolved()
         if self.kind == "hangul":
-            return hangul_multihot(text, self.max_chars)
+            return hangul_multihot(text, self.max_chars, self.align)
         if self.kind == "latin":
-            return char_onehot(text, self.max_chars, self.alphabet)
-        return char_ids(text, self.max_chars, self.vocabulary)
+            return char_onehot(text, self.max_chars, self.alphabet, self.align)
+        return char_ids(text, self.max_chars, self.vocabulary, self.align)
+
+    def window(self, text):
+        """`(kept, cut)`: the part of `text` these features see, and how many characters were cut."""
+        return text_window(text, self.max_chars, self.align)
 
     def __call__(self, texts):
         """Features of a list of texts.
@@ -488,10 +534,11 @@ class TextFeaturizer:
 
     # -- config ---------------------------------------------------------------
     def get_config(self):
-        """Plain JSON-able dict: `kind`, `max_chars`, `alphabet`, `vocabulary`."""
+        """Plain JSON-able dict: `kind`, `max_chars`, `align`, `alphabet`, `vocabulary`."""
         return {
             "kind": self.kind,
             "max_chars": self.max_chars,
+            "align": self.align,
             "alphabet": self.alphabet,
             "vocabulary": None if self.vocabulary is None else list(self.vocabulary),
         }
@@ -499,7 +546,7 @@ class TextFeaturizer:
     @classmethod
     def from_config(cls, config):
         """Rebuilds a featurizer from `get_config()` (unknown keys are an error)."""
-        allowed = {"kind", "max_chars", "alphabet", "vocabulary"}
+        allowed = {"kind", "max_chars", "align", "alphabet", "vocabulary"}  # no `align`: "end" (older files)
         unknown = sorted(set(config) - allowed)
         if unknown:
             raise ValueError(f"Unknown TextFeaturizer config keys {unknown}. Expected some of {sorted(allowed)}.")
@@ -510,4 +557,5 @@ class TextFeaturizer:
 
     def __repr__(self):
         vocab = "" if self.vocabulary is None else f", vocabulary=<{len(self.vocabulary)} chars>"
-        return f"TextFeaturizer(kind={self.kind!r}, max_chars={self.max_chars}{vocab})"
+        align = "" if self.align == "end" else f", align={self.align!r}"
+        return f"TextFeaturizer(kind={self.kind!r}, max_chars={self.max_chars}{align}{vocab})"
