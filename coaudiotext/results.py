@@ -6,7 +6,7 @@
 
 Protocol (the same for every model): the default demo corpus (seed 0), the key's
 original optimiser settings (tutorial models: Adam 5e-4, epsilon 1e-8, batch 16; the
-pretrained-feature models use their `demo_learning_rate`), `--epochs` epochs (default 20),
+pretrained-feature models use their `demo_learning_rate`), `--epochs` epochs (default 12),
 seed 0, the checkpoint with the best validation macro-F1 (the `val` split: training
 voices, other training scripts), reported on the `test` split (unseen voices *and*
 unseen scripts). Test is never used for selection.
@@ -206,7 +206,7 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=list(TUTORIAL_KEYS),
                         help="registry keys to (re)train (default: the tutorial models); 'pretrained' = every "
                              "model over pretrained-encoder features")
-    parser.add_argument("--epochs", type=int, default=20, help="epochs for every model (default 20)")
+    parser.add_argument("--epochs", type=int, default=12, help="epochs for every model (default 12, the demo default of the tutorial models)")
     parser.add_argument("--encoders-dir", default="weights/encoders",
                         help="where the tiny random-weight stand-in encoders are created (default weights/encoders)")
     parser.add_argument("--data", default="demo", help="corpus (default demo)")

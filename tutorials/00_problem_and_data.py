@@ -116,8 +116,11 @@ else:
 # %% [markdown]
 # ## 2. The demo corpus: the same problem, licence-free
 #
-# `coaudiotext.data.demo` builds an English corpus with the same property. A script file lists
-# short sentences; each is **spoken** by espeak-ng as `text + punctuation`, where the punctuation
+# `coaudiotext.data.demo` builds an English corpus with the same property. Its sentences come from a
+# small compositional grammar (`coaudiotext.data.generator`: statements, wh-questions and imperatives
+# over a lexicon of names, nouns, verbs in several tenses, places, times and numbers, 3-14 words), so the
+# models must learn the *form* of a sentence, not a list of sentences. Each is **spoken** by espeak-ng as
+# `text + punctuation`, where the punctuation
 # comes from the label and makes espeak-ng choose the tune, and **transcribed** as `text` without
 # punctuation (as a speech recogniser would write it):
 
@@ -131,7 +134,9 @@ display(pd.DataFrame({"labels": {form: ", ".join(labels) for form, labels in dem
 # (`c`, `!`) and a request (`r`, `?`). So the transcript alone caps accuracy at 50%, and the tune
 # alone cannot tell a statement from a wh-question (both fall) nor a yes/no question from a request
 # (both rise); **together** they can. Each espeak-ng voice/variant with its own pitch and rate is
-# one `speaker`; the **test** split uses unseen voices *and* unseen scripts.
+# one `speaker`. The **test** split uses unseen voices, unseen scripts, and words held out of the
+# training lexicon (every test sentence has at least one); the **handwritten** split holds the 210
+# sentences the project wrote by hand, spoken by the unseen voices and never trained on.
 #
 # `resolve_data` builds the corpus on first use (seconds; cached under `~/.cache/coaudiotext` or
 # `$COAUDIOTEXT_CACHE`) and returns the validated manifest and the class names.

@@ -50,32 +50,38 @@ from coaudiotext.data.pipeline import input_config
 from coaudiotext.features.text import HANGUL_ALPHABET, TextFeaturizer, hangul_multihot
 from coaudiotext.models import MODELS, build_model
 from coaudiotext.plots import plot_confusion_matrix
-from coaudiotext.train import train
+from coaudiotext.train import demo_feature_defaults, train
 
 RUNS = pathlib.Path(tempfile.mkdtemp(prefix="coaudiotext-tutorial-04-"))
 print(f"data {DATA}, {EPOCHS} epochs, runs in {RUNS}")
 
 # %% [markdown]
-# ## 1. Text features: characters, read from the end
+# ## 1. Text features: characters, read from the end (Korean) or from the start (English)
 #
 # The tutorial's text input is the **transcript** (the speech-recognition output in the paper; the
-# gold script here), at most 30 characters, each a vector:
+# gold script here), as a sequence of character vectors:
 #
 # * Korean (ProSem): a 67-dimensional **multi-hot** per syllable: one of 19 initial consonants, one of
 #   21 vowels, one of 27 final consonants (`hangul_multihot`);
 # * other scripts (our English demo): a **one-hot** per character over a small Latin alphabet
 #   (`char_onehot`); `TextFeaturizer("auto")` picks the right one from the training texts.
 #
-# Texts are read **from the end** and right-aligned, zero rows in front. Korean is head-final: the
-# sentence ender, which carries the intention, is always in the last rows. The demo transcripts
-# have no punctuation: the `?` is only in the audio.
+# The tutorial keeps the **last 30 characters**, right-aligned, zero rows in front. Korean is
+# head-final: the sentence ender, which carries the intention, is always in the last rows. English
+# marks the sentence form at the **start** (the wh-word, the imperative verb, the subject), and the
+# demo's sentences run to 78 characters, so 30 characters from the end would cut exactly the cue. On
+# the demo corpus the text input therefore keeps the **first 80 characters, left-aligned**
+# (`demo.TEXT_FEATURES`; `python -m coaudiotext.bench text-window` measures the three choices). The
+# setting is stored in every trained `.keras` file. The demo transcripts have no punctuation: the `?`
+# is only in the audio.
 
 # %%
 korean = "누가 가르쳐 줄래"
 multihot = hangul_multihot(korean)
 manifest, class_names = resolve_data(DATA)
 train_rows = manifest.split("train")
-config = input_config(MODELS["para"].inputs, texts=train_rows.texts)
+config = input_config(MODELS["para"].inputs, texts=train_rows.texts,
+                      overrides=demo_feature_defaults(MODELS["para"].inputs))  # what train() uses on the demo
 print("feature settings:", config)
 featurizer = TextFeaturizer.from_config({k: v for k, v in config["text"].items() if k != "feature"})
 english = train_rows.texts[0]
@@ -90,7 +96,7 @@ for boundary in (19, 40):
     axes[0].axhline(boundary - 0.5, color="red", lw=0.5)
 axes[1].imshow(onehot.T, aspect="auto", cmap="Greys", origin="lower")
 axes[1].set_title(f"character one-hot of '{english}' ({onehot.shape[0]} x {onehot.shape[1]})")
-axes[1].set_xlabel("character position (right-aligned)")
+axes[1].set_xlabel(f"character position ({featurizer.align}-aligned window of {featurizer.max_chars})")
 axes[1].set_ylabel("alphabet index")
 plt.tight_layout()
 plt.show()

@@ -121,7 +121,7 @@ for name, (key, flags) in variants.items():
 # %% [markdown]
 # ## 3. Where do the hops look?
 #
-# `speech_to_text_hop` weights the 30 character positions with a query made from the speech final
+# `speech_to_text_hop` weights the character positions (80 on the demo corpus, 30 on ProSem) with a query made from the speech final
 # state; in MHA-AT, `text_to_speech_hop` weights the 200 frames with a query made from the text
 # summary. Rows differ from utterance to utterance (compare tutorial 03's identical rows). After a
 # single epoch on `demo-tiny` the weights are still close to uniform, so the colour scale is
