@@ -54,7 +54,8 @@ def test_every_key_trains_and_evaluates(key, tmp_path, request):
         flags = {"num_layers": 1}
     results = train(key, data="demo-tiny", out=tmp_path / key, epochs=1, batch_size=16, verbose=0, report=False,
                     model_flags=flags, feature_overrides=_overrides(key, encoders) if encoders else None)
-    assert results["test"]["n"] == 24
+    assert results["test"]["n"] == 12
+    assert results["extra"]["handwritten"]["n"] == 12  # evaluated, never selected on
     assert 0.0 <= results["test"]["accuracy"] <= 1.0
     assert json.loads((tmp_path / key / "state.json").read_text())["epoch"] == 1
     again = evaluate(tmp_path / key / "best.keras", "demo-tiny", split="test")
