@@ -52,7 +52,7 @@ from coaudiotext.data.pipeline import build_features, input_config
 from coaudiotext.layers.attention import attention_weights
 from coaudiotext.models import MODELS, build_model
 from coaudiotext.plots import plot_confusion_matrix
-from coaudiotext.train import train
+from coaudiotext.train import demo_feature_defaults, train
 
 RUNS = pathlib.Path(tempfile.mkdtemp(prefix="coaudiotext-tutorial-05-"))
 print(f"data {DATA}, {EPOCHS} epoch(s), runs in {RUNS}")
@@ -129,13 +129,14 @@ for name, (key, flags) in variants.items():
 
 # %%
 train_rows, test_rows = manifest.split("train"), manifest.split("test")
-config = input_config(MODELS["mha_a_t"].inputs, texts=train_rows.texts)
+config = input_config(MODELS["mha_a_t"].inputs, texts=train_rows.texts,
+                      overrides=demo_feature_defaults(MODELS["mha_a_t"].inputs))  # as train() on the demo
 x_test = build_features(config, test_rows, progress=False)
 batch = {name: array[:8] for name, array in x_test.items()}
 texts = [f"{text} ({label})" for text, label in zip(test_rows.texts[:8], test_rows.labels[:8])]
 
 mha_a_t = keras.saving.load_model(pathlib.Path(results["mha_a_t"]["run_dir"]) / "best.keras")
-text_weights = attention_weights(mha_a_t, "speech_to_text_hop", batch)  # (8, 30)
+text_weights = attention_weights(mha_a_t, "speech_to_text_hop", batch)  # (8, 80): one weight per character position
 speech_weights = attention_weights(mha_a_t, "text_to_speech_hop", batch)  # (8, 200)
 
 fig, axes = plt.subplots(1, 2, figsize=(14, 3.6), gridspec_kw={"width_ratios": [1, 1.4]})

@@ -53,7 +53,7 @@ from coaudiotext.data.pipeline import build_features, input_config
 from coaudiotext.layers.attention import attention_weights
 from coaudiotext.models import MODELS, build_model
 from coaudiotext.plots import plot_confusion_matrix
-from coaudiotext.train import train
+from coaudiotext.train import demo_feature_defaults, train
 
 RUNS = pathlib.Path(tempfile.mkdtemp(prefix="coaudiotext-tutorial-06-"))
 print(f"data {DATA}, {EPOCHS} epoch(s), runs in {RUNS}")
@@ -97,7 +97,8 @@ for index, (name, flags) in enumerate(variants.items()):
 
 # %%
 train_rows, test_rows = manifest.split("train"), manifest.split("test")
-config = input_config(MODELS["ca"].inputs, texts=train_rows.texts)
+config = input_config(MODELS["ca"].inputs, texts=train_rows.texts,
+                      overrides=demo_feature_defaults(MODELS["ca"].inputs))  # as train() on the demo
 x_test = build_features(config, test_rows, progress=False)
 batch = {name: array[:8] for name, array in x_test.items()}
 model = keras.saving.load_model(pathlib.Path(results["ca"]["run_dir"]) / "best.keras")
