@@ -90,7 +90,7 @@ def test_default_size_has_thousands_of_scripts_and_forty_voices():
     for a, b in (("train", "val"), ("train", "test"), ("val", "test"), ("train", "handwritten"), ("val", "handwritten")):
         assert not texts[a] & texts[b], (a, b)
     voices = {split: {s for s, _, _ in rows} for split, rows in by_split.items()}
-    assert len(voices["train"]) == 36 and len(voices["test"]) == 10
+    assert len(voices["train"]) == 60 and len(voices["test"]) == 10
     assert not voices["train"] & voices["test"] and voices["handwritten"] <= voices["test"]
 
 

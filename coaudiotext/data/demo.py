@@ -19,12 +19,12 @@ voice, so the text alone is capped at 50% accuracy and the tune alone cannot tel
 can. `yn` belongs to two forms, so it is twice as frequent as each other label (1/3 of the utterances).
 
 The default corpus (`SIZES["default"]`) is built from the compositional generator
-(`coaudiotext.data.generator`, thousands of distinct scripts of 3-14 words) and a seeded pool of 46 voices
+(`coaudiotext.data.generator`, thousands of distinct scripts of 3-14 words) and a seeded pool of 70 voices
 (`coaudiotext.data.voices`):
 
 | split | scripts | voices | utterances |
 |---|---|---|---|
-| `train` | 2,400 generated (800 per form) | 36 training voices, one per script | 4,800 |
+| `train` | 2,400 generated (800 per form) | 60 training voices, one per script | 4,800 |
 | `val` | 240 other generated scripts | the training voices | 480 |
 | `test` | 300 other generated scripts, each with >= 1 **held-out word** | 10 **unseen** voices, 2 per script | 1,200 |
 | `handwritten` | the 210 hand-written scripts (`script_files`) | the unseen voices, 2 per script | 840 |
@@ -143,7 +143,7 @@ class DemoSize:
 
 
 SIZES = {
-    "default": DemoSize(train_voices=36, test_voices=10, train_scripts_per_form=800, val_scripts_per_form=80,
+    "default": DemoSize(train_voices=60, test_voices=10, train_scripts_per_form=800, val_scripts_per_form=80,
                         test_scripts_per_form=100, test_voices_per_script=2, handwritten_per_form=None,
                         handwritten_voices_per_script=2),
     # CI smoke runs: 48 train + 12 val + 12 test + 12 handwritten utterances, every label in every split.

@@ -1201,7 +1201,7 @@ class Lexicon:
 
     def adjectives_for(self, noun, use):
         """Adjectives describing `noun` (a Noun or a class name) usable as `use` ("a" or "p")."""
-        key = (noun if isinstance(noun, str) else (noun.group, noun.tags), use)
+        key = (noun if isinstance(noun, str) else (noun.group, noun.tags, noun.word), use)  # word: classes hold it
         if key not in self._adjs:
             classes = {noun} if isinstance(noun, str) else {noun.group, _GROUP_CLASS.get(noun.group, ""), noun.word} | (
                 set(noun.tags) & _ADJECTIVE_TAGS)
@@ -3464,6 +3464,53 @@ _TARGET_LENGTHS = tuple(zip(range(MIN_WORDS, MAX_WORDS + 1), (3, 6, 9, 11, 12, 1
 _CANDIDATES = 8
 
 
+_POOL = 3
+"""Each split draws `_POOL` times the scripts it needs per form, then keeps a subset with the same length
+histogram in every form (`_common_lengths`)."""
+
+
+def _common_lengths(pools, count):
+    """Scripts to keep per length (words), the same for every form: `count` in all, shaped like
+    `_TARGET_LENGTHS` as far as every form's pool allows, so that a script's length says nothing of its form."""
+    if count == 0:
+        return {}
+    available = {n: min(sum(len(t.split()) == n for t, _ in pool) for pool in pools.values())
+                 for n, _ in _TARGET_LENGTHS}
+    if sum(available.values()) <= count:  # tiny sets: all that all forms share (`_pick_lengths` tops up)
+        return available
+    weights = dict(_TARGET_LENGTHS)
+    total = sum(weights.values())
+    shares = {n: count * w / total for n, w in weights.items()}
+    target = {n: int(shares[n]) for n in weights}
+    for n in sorted(weights, key=lambda n: shares[n] - target[n], reverse=True)[: count - sum(target.values())]:
+        target[n] += 1  # largest remainders
+    target = {n: min(target[n], available[n]) for n in target}
+    while sum(target.values()) < count:  # give what the pools lack to the lengths they have, by weight
+        excess = count - sum(target.values())
+        room = [n for n in target if available[n] > target[n]]
+        room_weight = sum(weights[n] for n in room)
+        for n in sorted(room, key=lambda n: -weights[n]):
+            give = min(available[n] - target[n], excess, max(1, round(excess * weights[n] / room_weight)))
+            target[n] += give
+            excess -= give
+            if not excess:
+                break
+    return target
+
+
+def _pick_lengths(pool, lengths, count, rng):
+    """A seeded subset of `pool` (`(text, form)` rows), in pool order: `lengths[n]` scripts of n words, topped
+    up to `count` with the first others of the pool when the common histogram holds fewer (tiny sets)."""
+    by_length = {}
+    for index, (text, _) in enumerate(pool):
+        by_length.setdefault(len(text.split()), []).append(index)
+    keep = set()
+    for n, k in lengths.items():
+        keep.update(rng.sample(by_length.get(n, []), k))
+    keep.update([i for i in range(len(pool)) if i not in keep][: count - len(keep)])
+    return [pool[i] for i in sorted(keep)]
+
+
 def _draw(form, count, rng, lex, seen, heldout=None, split=""):
     """`count` new scripts of `form`: construction first, then up to `_CANDIDATES` fillings of it, keeping the
     first within a word of a drawn target length (else the closest), so lengths spread without changing the
@@ -3523,13 +3570,19 @@ def generate_scripts(seed=0, train_per_form=800, val_per_form=80, test_per_form=
     seen = {}
     splits = {}
     for split, count in (("train", train_per_form), ("val", val_per_form), ("test", test_per_form)):
-        rows = []
+        pools, drawn = {}, dict(seen)
         for form in FORMS:
             rng = random.Random(f"coaudiotext-generator-{seed}-{split}-{form}")
             if split == "test" and heldout:
-                rows += _draw(form, count, rng, LEXICON, seen, heldout, split)
+                pools[form] = _draw(form, _POOL * count, rng, LEXICON, drawn, heldout, split)
             else:
-                rows += _draw(form, count, rng, train_lex, seen, None, split)
+                pools[form] = _draw(form, _POOL * count, rng, train_lex, drawn, None, split)
+        lengths = _common_lengths(pools, count)
+        rows = []
+        for form in FORMS:
+            rng = random.Random(f"coaudiotext-generator-{seed}-{split}-{form}-pick")
+            rows += _pick_lengths(pools[form], lengths, count, rng)
+        seen.update(rows)
         splits[split] = rows
     return ScriptSets(splits["train"], splits["val"], splits["test"], heldout, seed)
 
