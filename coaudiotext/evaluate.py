@@ -34,7 +34,8 @@ def evaluate_arrays(model, features, labels, class_names, batch_size=64):
     return classification_metrics(np.asarray(labels), np.argmax(probabilities, axis=-1), class_names)
 
 
-def evaluate(weights, data, split="test", skip_bad=False, text_source=None, data_dir=None, x_fem=None, x_mal=None, use_cache=True):
+def evaluate(weights, data, split="test", skip_bad=False, text_source=None, data_dir=None, x_fem=None, x_mal=None,
+             use_cache=True, trust_pickle=False):
     """Loads `weights` (a `.keras` file written by coaudiotext) and returns its metrics on `split` of `data`."""
     from coaudiotext.data import resolve_data
     from coaudiotext.data.pipeline import build_features, encode_labels
@@ -43,7 +44,7 @@ def evaluate(weights, data, split="test", skip_bad=False, text_source=None, data
     model, metadata = load_trained(weights)
     class_names = metadata["class_names"]
     manifest, _ = resolve_data(data, data_dir=data_dir, x_fem=x_fem, x_mal=x_mal, skip_bad=skip_bad,
-                               text_source=text_source or "gold", labels=class_names)
+                               text_source=text_source or "gold", labels=class_names, trust_pickle=trust_pickle)
     rows = manifest.split(split)
     features = build_features(metadata["features"], rows, use_cache=use_cache)
     metrics = evaluate_arrays(model, features, encode_labels(rows.labels, class_names), class_names)
@@ -66,10 +67,13 @@ def main(argv=None):
     parser.add_argument("--x-fem", help="ProSem x_fem.npy")
     parser.add_argument("--x-mal", help="ProSem x_mal.npy")
     parser.add_argument("--skip-bad", action="store_true", help="leave out bad manifest rows (listed) instead of stopping")
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="--data seed001: allow unpickling its .pkl files (they can run code; refused by default)")
     args = parser.parse_args(argv)
     try:
         metrics = evaluate(args.weights, args.data, split=args.split, skip_bad=args.skip_bad,
-                           text_source=args.text_source, data_dir=args.data_dir, x_fem=args.x_fem, x_mal=args.x_mal)
+                           text_source=args.text_source, data_dir=args.data_dir, x_fem=args.x_fem, x_mal=args.x_mal,
+                           trust_pickle=args.trust_pickle)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

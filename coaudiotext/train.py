@@ -169,6 +169,7 @@ def train(
     verbose=1,
     use_cache=True,
     report=True,
+    trust_pickle=False,
 ):
     """Trains registry model `model` and writes a run directory. Returns the metrics dict.
 
@@ -202,7 +203,7 @@ def train(
         use_class_weight, model_flags = args["use_class_weight"], args["model_flags"]
         feature_overrides, data_dir, x_fem, x_mal = args["feature_overrides"], args["data_dir"], args["x_fem"], args["x_mal"]
         skip_bad, text_source, labels = args["skip_bad"], args["text_source"], args.get("labels")
-        asr_wer = args.get("asr_wer", 0.15)
+        asr_wer, trust_pickle = args.get("asr_wer", 0.15), args.get("trust_pickle", False)
 
     spec = get_spec(model)
     settings = spec.train
@@ -221,14 +222,14 @@ def train(
         "test_split": test_split, "use_class_weight": use_class_weight, "model_flags": model_flags,
         "feature_overrides": feature_overrides or {}, "data_dir": data_dir, "x_fem": x_fem, "x_mal": x_mal,
         "skip_bad": skip_bad, "text_source": text_source, "labels": labels,
-        "asr_wer": asr_wer,
+        "asr_wer": asr_wer, "trust_pickle": trust_pickle,
     }
     keras.utils.set_random_seed(seed)
 
     # Data
     manifest, class_names = resolve_data(
         data, data_dir=data_dir, x_fem=x_fem, x_mal=x_mal, skip_bad=skip_bad, text_source=text_source, labels=labels,
-        asr_wer=asr_wer, progress=bool(verbose),
+        asr_wer=asr_wer, progress=bool(verbose), trust_pickle=trust_pickle,
     )
     if manifest.skipped:
         print(f"Skipped {len(manifest.skipped)} bad manifest row(s):\n" + "\n".join(manifest.skipped))
@@ -449,6 +450,9 @@ def build_parser():
                         help="comma-separated class names in class-id order; rows with other labels are errors "
                              "(default: the corpus' label set, or the sorted labels of a manifest)")
     parser.add_argument("--skip-bad", action="store_true", help="leave out bad manifest rows (listed) instead of stopping")
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="--data seed001: allow unpickling its .pkl files (a pickle can run arbitrary code when "
+                             "read; refused by default). Only for files you made or trust")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last.keras")
     parser.add_argument("--no-cache", action="store_true", help="recompute features instead of using the feature cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -491,7 +495,7 @@ def main(argv=None):
             model_flags=dict(args.set), feature_overrides=feature_overrides_from_args(args, inputs),
             data_dir=args.data_dir, x_fem=args.x_fem, x_mal=args.x_mal, skip_bad=args.skip_bad,
             text_source=args.text_source, asr_wer=args.asr_wer, resume=args.resume, labels=args.labels, verbose=0 if args.quiet else 1,
-            use_cache=not args.no_cache,
+            use_cache=not args.no_cache, trust_pickle=args.trust_pickle,
         )
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,11 +1,14 @@
 """Seed-001 pickles -> wav + manifest (on a synthetic pickle), and the simulated-ASR helpers."""
 
+import pathlib
+
 import numpy as np
 import pytest
 
 from coaudiotext.data import asr_sim
 from coaudiotext.data.pkl_corpus import (
     SEED001_LABELS,
+    UntrustedPickleError,
     main,
     normalize_text,
     read_pkl_split,
@@ -63,7 +66,7 @@ def test_write_manifest_from_synthetic_pickles(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     _write_pickles(data)
-    path = write_pkl_manifest(data, tmp_path / "seed001" / "manifest.csv")
+    path = write_pkl_manifest(data, tmp_path / "seed001" / "manifest.csv", trust_pickle=True)
     manifest = read_manifest(path, labels=SEED001_LABELS)
     assert len(manifest) == 8
     assert manifest.column("split") == ["train"] * 3 + ["val"] * 2 + ["test"] * 3
@@ -86,7 +89,8 @@ def test_cli_resamples_and_keeps_raw_text(tmp_path):
     data.mkdir()
     _write_pickles(data, with_stt=False)
     out = tmp_path / "m.csv"
-    assert main([str(data), "--out", str(out), "--sample-rate", "16000", "--raw-text", "--trim", "none"]) == 0
+    assert main([str(data), "--out", str(out), "--sample-rate", "16000", "--raw-text", "--trim", "none",
+                 "--trust-pickle"]) == 0
     frame = pd.read_csv(out)
     assert "asr_text" not in frame.columns
     assert frame["text"][1] == "정말&amp;  무서워!\t(흑흑)"
@@ -99,12 +103,53 @@ def test_bad_pickles_are_reported(tmp_path):
         tmp_path / "bad.pkl"
     )
     with pytest.raises(ValueError, match="기쁨"):
-        read_pkl_split(tmp_path / "bad.pkl")
+        read_pkl_split(tmp_path / "bad.pkl", trust_pickle=True)
     pd.DataFrame({"audio": [np.ones(3)]}).to_pickle(tmp_path / "cols.pkl")
     with pytest.raises(ValueError, match="missing column"):
-        read_pkl_split(tmp_path / "cols.pkl")
+        read_pkl_split(tmp_path / "cols.pkl", trust_pickle=True)
     with pytest.raises(FileNotFoundError, match="train.pkl"):
         write_pkl_manifest(tmp_path / "nowhere", tmp_path / "m.csv")
+
+
+class _Payload:
+    """Unpickling this writes a file: what a crafted pickle can do."""
+
+    def __init__(self, target):
+        self.target = str(target)
+
+    def __reduce__(self):
+        return (pathlib.Path.write_text, (pathlib.Path(self.target), "pwned"))
+
+
+def _crafted_pickles(folder, target):
+    import pickle
+
+    folder.mkdir()
+    for name in ("train.pkl", "dev.pkl", "test.pkl"):
+        (folder / name).write_bytes(pickle.dumps(_Payload(target)))
+
+
+def test_pickles_are_never_unpickled_without_opt_in(tmp_path, monkeypatch, capsys):
+    from coaudiotext import evaluate, train
+    from coaudiotext.data import resolve_data
+
+    monkeypatch.setenv("COAUDIOTEXT_CACHE", str(tmp_path / "cache"))
+    target = tmp_path / "ran.txt"
+    _crafted_pickles(tmp_path / "pkl", target)
+    with pytest.raises(UntrustedPickleError, match="--trust-pickle"):
+        read_pkl_split(tmp_path / "pkl" / "train.pkl")
+    with pytest.raises(UntrustedPickleError, match="arbitrary code"):
+        resolve_data("seed001", data_dir=tmp_path / "pkl")
+    assert main([str(tmp_path / "pkl"), "--out", str(tmp_path / "m.csv")]) == 2
+    assert train.main(["--model", "crossmodal_transformer", "--data", "seed001", "--data-dir", str(tmp_path / "pkl"),
+                       "--out", str(tmp_path / "run")]) == 2
+    assert "--trust-pickle" in capsys.readouterr().err
+    assert not target.exists()  # the payload never ran
+    # with the opt-in the file is read (here: the payload runs, then the frame check fails) and a warning printed
+    with pytest.raises(Exception):
+        read_pkl_split(tmp_path / "pkl" / "train.pkl", trust_pickle=True)
+    assert "warning: unpickling" in capsys.readouterr().err
+    assert target.read_text() == "pwned"
 
 
 # ---------------------------------------------------------------- simulated ASR
@@ -151,7 +196,7 @@ def test_resolve_data_seed001_gold_and_asr(tmp_path, monkeypatch):
     monkeypatch.setenv("COAUDIOTEXT_CACHE", str(tmp_path / "cache"))
     (tmp_path / "pkl").mkdir()
     _write_pickles(tmp_path / "pkl")
-    gold, class_names = resolve_data("seed001", data_dir=tmp_path / "pkl")
+    gold, class_names = resolve_data("seed001", data_dir=tmp_path / "pkl", trust_pickle=True)
     assert class_names == list(SEED001_LABELS)
     assert {"train", "val", "test"} <= set(gold.splits)
     asr, _ = resolve_data("seed001", data_dir=tmp_path / "pkl", text_source="asr", skip_bad=True)

@@ -42,6 +42,7 @@ def resolve_data(
     labels=None,
     asr_wer=0.15,
     progress=True,
+    trust_pickle=False,
 ):
     """Resolves a `--data` value to `(Manifest, class_names)`.
 
@@ -55,6 +56,8 @@ def resolve_data(
         asr_wer: float. WER of the simulated `asr_text` of the demo corpus. Defaults to 0.15.
         progress: bool. Show a progress bar while the demo corpus is rendered (first use only).
         labels: list of str or None. Class names to use (default: inferred).
+        trust_pickle: bool. `seed001` only: allow unpickling its `.pkl` files on first conversion (a pickle
+            can run arbitrary code; refused by default with `pkl_corpus.UntrustedPickleError`).
     """
     from coaudiotext.data.manifest import read_manifest
 
@@ -109,7 +112,7 @@ def resolve_data(
             from coaudiotext.data import pkl_corpus
 
             if not path.exists():
-                pkl_corpus.write_pkl_manifest(data_dir, path)
+                pkl_corpus.write_pkl_manifest(data_dir, path, trust_pickle=trust_pickle)
             class_names = list(labels or pkl_corpus.SEED001_LABELS)
     else:
         path = pathlib.Path(data)

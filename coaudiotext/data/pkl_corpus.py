@@ -47,6 +47,7 @@ __all__ = [
     "SEED001_LABELS",
     "SEED001_LABELS_EN",
     "SOURCE_SAMPLE_RATE",
+    "UntrustedPickleError",
     "normalize_text",
     "trim_zeros",
     "read_pkl_split",
@@ -124,20 +125,43 @@ def trim_zeros(audio, mode="edges"):
     return audio[index[0] : index[-1] + 1]
 
 
-def read_pkl_split(path):
+class UntrustedPickleError(ValueError):
+    """A pickle was about to be read without `trust_pickle=True` (`--trust-pickle`)."""
+
+
+PICKLE_WARNING = (
+    "Unpickling can run arbitrary code: a crafted .pkl file executes whatever it contains when read. "
+    "Only pass --trust-pickle (trust_pickle=True) for pickles you made yourself or got from a source you "
+    "trust. The converted wav files and manifest CSV are plain data: once converted, train on the manifest "
+    "(--data MANIFEST.csv) and the pickles are never read again."
+)
+
+
+def read_pkl_split(path, trust_pickle=False):
     """Reads one seed-001 pickle and checks its columns and labels.
+
+    Unpickling runs code stored in the file, so nothing is read unless `trust_pickle=True`.
 
     Args:
         path: str or path. A `train.pkl`/`dev.pkl`/`test.pkl`/`test_stt.pkl` file.
+        trust_pickle: bool. Read the file although a pickle can execute code (a warning is printed).
+            Defaults to False: raise `UntrustedPickleError` instead.
 
     Returns:
         A pandas DataFrame with the columns `person_ix, audio, Sentence, Emotion`.
 
     Raises:
+        UntrustedPickleError: when `trust_pickle` is False (the file is not opened).
         ValueError: naming the missing columns or unknown labels (with their rows).
     """
     import pandas as pd
 
+    if not trust_pickle:
+        raise UntrustedPickleError(
+            f"{path} is a pickle; it was not read. {PICKLE_WARNING}"
+        )
+    print(f"[coaudiotext] warning: unpickling {path} (--trust-pickle). {PICKLE_WARNING.split(': ')[0]}.",
+          file=sys.stderr)
     frame = pd.read_pickle(path)
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
@@ -153,7 +177,7 @@ def read_pkl_split(path):
 
 
 def pkl_rows(data_dir, out_dir, normalize=True, trim="edges", sample_rate=None, subtype="FLOAT",
-             splits=("train", "val", "test"), overwrite=False):
+             splits=("train", "val", "test"), overwrite=False, trust_pickle=False):
     """Writes the wav files of the seed-001 pickles and returns the manifest rows.
 
     Args:
@@ -170,6 +194,8 @@ def pkl_rows(data_dir, out_dir, normalize=True, trim="edges", sample_rate=None, 
             are). Defaults to `"FLOAT"`.
         splits: tuple of str. Manifest splits to write (`train`, `val`, `test`).
         overwrite: bool. Rewrite existing wav files. Defaults to False.
+        trust_pickle: bool. Allow unpickling the files (they can run code; see `read_pkl_split`).
+            Defaults to False.
 
     Returns:
         list of dict manifest rows (`audio_path` absolute).
@@ -187,8 +213,8 @@ def pkl_rows(data_dir, out_dir, normalize=True, trim="edges", sample_rate=None, 
             raise FileNotFoundError(
                 f"{source} not found: the seed-001 data folder needs {', '.join(SPLIT_FILES.values())}."
             )
-        frame = read_pkl_split(source)
-        asr = _asr_texts(data_dir, frame) if split == "test" else None
+        frame = read_pkl_split(source, trust_pickle=trust_pickle)
+        asr = _asr_texts(data_dir, frame, trust_pickle) if split == "test" else None
         folder = out_dir / "wav" / split
         folder.mkdir(parents=True, exist_ok=True)
         for i, record in enumerate(frame.itertuples(index=False)):
@@ -227,12 +253,12 @@ def _check_trim(trim):
         raise ValueError(f"Expected trim to be one of {list(_TRIM)}. Received: trim={trim!r}")
 
 
-def _asr_texts(data_dir, test_frame):
+def _asr_texts(data_dir, test_frame, trust_pickle=False):
     """The `Sentence` column of `test_stt.pkl`, aligned row by row with `test.pkl`, or None."""
     path = pathlib.Path(data_dir) / ASR_FILE
     if not path.is_file():
         return None
-    stt = read_pkl_split(path)
+    stt = read_pkl_split(path, trust_pickle=trust_pickle)
     if len(stt) != len(test_frame):
         raise ValueError(f"{path} has {len(stt)} rows but test.pkl has {len(test_frame)}; cannot align the ASR text.")
     pairs = zip(stt["person_ix"], test_frame["person_ix"], stt["Emotion"], test_frame["Emotion"])
@@ -250,7 +276,7 @@ def write_pkl_manifest(data_dir, out_csv, **options):
     Args:
         data_dir: str or path. Folder with the pickles.
         out_csv: str or path. The manifest to write; wavs go to `<its folder>/wav/`.
-        **options: passed to `pkl_rows` (`normalize`, `trim`, `sample_rate`, ...).
+        **options: passed to `pkl_rows` (`normalize`, `trim`, `sample_rate`, `trust_pickle`, ...).
 
     Returns:
         pathlib.Path of the manifest.
@@ -277,9 +303,17 @@ def main(argv=None):
     parser.add_argument("--sample-rate", type=int, default=None, help="resample before writing (default: keep 48000)")
     parser.add_argument("--raw-text", action="store_true", help="keep the sentences as they are (no normalisation)")
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="allow unpickling the .pkl files: a pickle can run arbitrary code when read, so only "
+                             "for files you made or trust (refused by default)")
     args = parser.parse_args(argv)
-    path = write_pkl_manifest(args.data_dir, args.out, normalize=not args.raw_text, trim=args.trim,
-                              sample_rate=args.sample_rate, overwrite=args.overwrite)
+    try:
+        path = write_pkl_manifest(args.data_dir, args.out, normalize=not args.raw_text, trim=args.trim,
+                                  sample_rate=args.sample_rate, overwrite=args.overwrite,
+                                  trust_pickle=args.trust_pickle)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"Wrote {path}")
     return 0
 
