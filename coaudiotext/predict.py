@@ -26,12 +26,10 @@ def load_trained(path):
     """Loads a `.keras` file written by coaudiotext; returns `(model, metadata)`.
 
     `metadata` holds the model key, class names and feature settings that training
-    embedded in the file (`coaudiotext.json`). Custom layers register on import of
-    `coaudiotext.models`, so the file reloads with `safe_mode` on.
+    embedded in the file (`coaudiotext.json`). The model is read by `coaudiotext.load_model`
+    (custom layers registered, `safe_mode` on).
     """
-    import keras
-
-    import coaudiotext.models  # noqa: F401  (registers custom layers)
+    import coaudiotext
 
     path = str(path)
     if not os.path.exists(path):
@@ -44,7 +42,7 @@ def load_trained(path):
             f"{path} is not a .keras file written by coaudiotext (no coaudiotext.json inside: {error}). "
             "Use a run's best.keras or a file from weights/."
         ) from error
-    model = keras.saving.load_model(path, safe_mode=True)
+    model = coaudiotext.load_model(path, safe_mode=True)
     return model, metadata
 
 
