@@ -394,9 +394,9 @@ def _parse_flag(text):
 
 
 def build_parser():
-    from coaudiotext.models import MODELS
+    from coaudiotext.catalog import CATALOG  # no Keras: --help answers at once
 
-    lines = "\n".join(f"  {key:<24}{spec.description}" for key, spec in MODELS.items())
+    lines = "\n".join(f"  {key:<24}{description}" for key, description in CATALOG.items())
     parser = argparse.ArgumentParser(
         prog="python -m coaudiotext.train",
         description="Train a coaudiotext model and write a run directory (config, history, best/last "
@@ -408,7 +408,7 @@ def build_parser():
                "  python -m coaudiotext.train --model bilstm --data demo-tiny --epochs 2 --out runs/smoke\n"
                "  python -m coaudiotext.train --model para --data my_manifest.csv --set query=learned\n",
     )
-    parser.add_argument("--model", choices=list(MODELS), metavar="KEY", help="registry key (list below)")
+    parser.add_argument("--model", choices=list(CATALOG), metavar="KEY", help="registry key (list below)")
     parser.add_argument("--data", default="demo",
                         help="demo (default: embedded synthetic corpus, built on first use), demo-tiny, prosem, "
                              "kemdy20, seed001, or a manifest CSV (columns audio_path,text,label,speaker,split)")

@@ -4,11 +4,14 @@ import json
 import os
 import subprocess
 import sys
+import pathlib
 
 import numpy as np
 import pytest
 
 from coaudiotext.data import resolve_data
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
 
@@ -161,3 +164,24 @@ def test_predict_says_it_and_notes_a_cut_text(tiny_text_run, tmp_path):
     assert "note:" not in short.stderr
     both = run("coaudiotext.predict", "--weights", str(tiny_text_run / "best.keras"), check=False)
     assert both.returncode == 2 and "either --audio" in both.stderr
+
+
+def test_catalog_matches_the_registry():
+    from coaudiotext.catalog import CATALOG
+    from coaudiotext.models import MODELS
+
+    assert list(CATALOG.items()) == [(key, spec.description) for key, spec in MODELS.items()]
+
+
+@pytest.mark.parametrize("module", ["train", "evaluate", "predict", "results", "bench", "data.demo",
+                                    "data.generator", "data.pkl_corpus"])
+def test_help_answers_before_any_heavy_import(module):
+    """`--help` must not import Keras/TensorFlow (it took 70 s on a loaded machine when it did)."""
+    code = (f"import runpy, sys; sys.argv = ['x', '--help']\n"
+            f"try:\n    runpy.run_module('coaudiotext.{module}', run_name='__main__')\n"
+            f"except SystemExit:\n    pass\n"
+            f"print('heavy:', sorted(m for m in ('keras', 'tensorflow', 'torch', 'librosa') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("heavy: []"), out.stdout[-500:]
+    assert "absl" not in out.stderr and "cudart" not in out.stderr
