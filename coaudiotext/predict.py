@@ -19,31 +19,52 @@ import zipfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-__all__ = ["load_trained", "predict", "text_notes", "main"]
+__all__ = ["read_metadata", "load_trained", "check_inputs", "predict", "text_notes", "main"]
+
+
+def read_metadata(path):
+    """The `coaudiotext.json` that training stored in a `.keras` file (model key, class names, feature
+    settings), read from the zip without loading Keras, so arguments are checked before TensorFlow loads."""
+    path = str(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist. Train a model with `python -m coaudiotext.train` or use weights/KEY.keras.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("coaudiotext.json"))
+    except (zipfile.BadZipFile, KeyError) as error:
+        raise ValueError(
+            f"{path} is not a .keras file written by coaudiotext (no coaudiotext.json inside: {error}). "
+            "Use a run's best.keras or a file from weights/."
+        ) from error
 
 
 def load_trained(path):
     """Loads a `.keras` file written by coaudiotext; returns `(model, metadata)`.
 
     `metadata` holds the model key, class names and feature settings that training
-    embedded in the file (`coaudiotext.json`). The model is read by `coaudiotext.load_model`
-    (custom layers registered, `safe_mode` on).
+    embedded in the file (`coaudiotext.json`, see `read_metadata`). The model is read by
+    `coaudiotext.load_model` (custom layers registered, `safe_mode` on).
     """
     import coaudiotext
 
-    path = str(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} does not exist. Train a model with `python -m coaudiotext.train` or use weights/KEY.keras.")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            metadata = json.loads(archive.read("coaudiotext.json"))
-    except (zipfile.BadZipFile, KeyError) as error:
-        raise ValueError(
-            f"{path} is not a .keras file written by coaudiotext (no coaudiotext.json inside: {error}). "
-            "Use a run's best.keras or a file from weights/."
-        ) from error
-    model = coaudiotext.load_model(path, safe_mode=True)
-    return model, metadata
+    metadata = read_metadata(path)
+    return coaudiotext.load_model(str(path), safe_mode=True), metadata
+
+
+def check_inputs(metadata, audio, text=None):
+    """Raises a `ValueError` naming the fix when `audio`/`text` cannot be given to the model of `metadata`;
+    returns the notes on a transcript its text window cuts. Needs no Keras."""
+    from coaudiotext.data.manifest import check_audio
+
+    needs_text = any(settings["feature"] in ("chars", "pretrained_text") for settings in metadata["features"].values())
+    if text is not None and not str(text).strip():
+        raise ValueError("The transcript is empty or blank: pass the words that were said, e.g. --text \"close the window\".")
+    if needs_text and not text:
+        raise ValueError(f"Model {metadata.get('model')!r} reads the transcript too: pass --text \"...\".")
+    problem = check_audio(audio)
+    if problem:
+        raise ValueError(f"{audio}: {problem}")
+    return text_notes(metadata, text)
 
 
 def text_notes(metadata, text):
@@ -72,18 +93,13 @@ def predict(weights, audio, text=None):
 
     import numpy as np
 
-    from coaudiotext.data.manifest import Manifest, check_audio
+    from coaudiotext.data.manifest import Manifest
     from coaudiotext.data.pipeline import build_features
 
+    notes = check_inputs(read_metadata(weights), audio, text)
     model, metadata = load_trained(weights)
-    needs_text = any(settings["feature"] in ("chars", "pretrained_text") for settings in metadata["features"].values())
-    if needs_text and not text:
-        raise ValueError(f"Model {metadata.get('model')!r} reads the transcript too: pass --text \"...\".")
-    for note in text_notes(metadata, text):
+    for note in notes:
         warnings.warn(note, UserWarning, stacklevel=2)
-    problem = check_audio(audio)
-    if problem:
-        raise ValueError(f"{audio}: {problem}")
     rows = Manifest(rows=[{"audio_path": os.path.abspath(audio), "text": text or "", "label": "", "speaker": "", "split": ""}])
     features = build_features(metadata["features"], rows, use_cache=False, progress=False)
     probabilities = np.asarray(model.predict(features, verbose=0))[0]
@@ -127,6 +143,14 @@ def main(argv=None):
     if (args.audio is None) == (args.say is None):
         parser.error("pass either --audio WAV or --say SENTENCE")
     import warnings
+
+    try:
+        metadata = read_metadata(args.weights)  # before TensorFlow: bad arguments answer at once
+        if args.audio is not None:
+            check_inputs(metadata, args.audio, args.text)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
     if args.say is not None:
         try:

@@ -185,3 +185,21 @@ def test_help_answers_before_any_heavy_import(module):
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("heavy: []"), out.stdout[-500:]
     assert "absl" not in out.stderr and "cudart" not in out.stderr
+
+
+@pytest.mark.parametrize("extra, message", [([], "pass --text"), (["--text", "   "], "blank")])
+def test_predict_checks_arguments_before_loading_tensorflow(tmp_path, extra, message):
+    import soundfile
+
+    if not (ROOT / "weights" / "mha_a_t.keras").exists():
+        pytest.skip("shipped weights missing")
+    wav = tmp_path / "a.wav"
+    soundfile.write(wav, (0.1 * np.sin(np.arange(8000) / 5.0)).astype("float32"), 16000)
+    argv = ["x", "--weights", str(ROOT / "weights" / "mha_a_t.keras"), "--audio", str(wav)] + extra
+    code = (f"import runpy, sys; sys.argv = {argv!r}\n"
+            f"try:\n    runpy.run_module('coaudiotext.predict', run_name='__main__')\n"
+            f"except SystemExit as e:\n    print('rc', e.code)\n"
+            f"print('keras loaded:', 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert "rc 2" in out.stdout and "keras loaded: False" in out.stdout, (out.stdout, out.stderr[-1500:])
+    assert message in out.stderr
