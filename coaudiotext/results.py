@@ -11,10 +11,13 @@ seed 0, the checkpoint with the best validation macro-F1 (the `val` split: train
 voices, other training scripts), reported on the `test` split (unseen voices *and*
 unseen scripts). Test is never used for selection.
 
-Writes `weights/<key>.keras` (with the class names and feature settings inside),
-`weights/SHA256SUMS`, `weights/results.json`, and the table between the
-`<!-- results:start -->` / `<!-- results:end -->` markers of README.md and
-weights/README.md. Runs are kept under `runs/results/<key>`.
+By default nothing shipped is touched: runs go to `runs/results/<key>`, and the weights
+(`runs/results/weights/<key>.keras`, with the class names and feature settings inside),
+`SHA256SUMS`, `results.json` and the rendered table (`runs/results/results.md`) beside them.
+Compare them with the shipped ones, then `--install` (what a maintainer does to ship new
+weights) writes `weights/<key>.keras`, `weights/SHA256SUMS`, `weights/results.json` and the
+tables between the `<!-- results:start -->` / `<!-- results:end -->` markers of README.md and
+weights/README.md.
 """
 
 from __future__ import annotations
@@ -211,12 +214,22 @@ def main(argv=None):
                         help="where the tiny random-weight stand-in encoders are created (default weights/encoders)")
     parser.add_argument("--data", default="demo", help="corpus (default demo)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--weights-dir", default="weights")
-    parser.add_argument("--readme", default="README.md")
-    parser.add_argument("--runs-dir", default="runs/results")
+    parser.add_argument("--runs-dir", default="runs/results",
+                        help="runs, and (without --install) the weights, results.json and results.md (default runs/results)")
+    parser.add_argument("--install", action="store_true",
+                        help="replace the SHIPPED weights/*.keras, weights/SHA256SUMS, weights/results.json and the "
+                             "README tables (off by default: everything goes under --runs-dir)")
+    parser.add_argument("--weights-dir", help="with --install: the shipped weights folder (default weights)")
+    parser.add_argument("--readme", help="with --install: the README to update (default README.md)")
     parser.add_argument("--tables-only", action="store_true",
-                        help="train nothing: regenerate the README tables from the registry and weights/results.json")
+                        help="train nothing: regenerate the tables from the registry and results.json")
     args = parser.parse_args(argv)
+    if not args.install and (args.weights_dir or args.readme):
+        parser.error("--weights-dir and --readme write shipped files: add --install")
+    if args.install:
+        args.weights_dir, args.readme = args.weights_dir or "weights", args.readme or "README.md"
+    else:
+        args.weights_dir, args.readme = str(pathlib.Path(args.runs_dir) / "weights"), None
     if args.tables_only:
         args.models = []
     if "pretrained" in args.models:
@@ -265,6 +278,13 @@ def main(argv=None):
     if results:
         table, note = render_table(results), render_note(payload)
         print(table)
+    if args.readme is None:
+        if results:
+            out = pathlib.Path(args.runs_dir) / "results.md"
+            out.write_text(table + "\n" + note + "\n")
+            print(f"wrote {weights}/ and {out}; the shipped weights/ and README.md are unchanged "
+                  "(--install replaces them)")
+        return 0
     for target in (args.readme, weights / "README.md"):
         if pathlib.Path(target).exists() and results:
             replace_block(target, table + "\n" + note)

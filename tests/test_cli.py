@@ -203,3 +203,22 @@ def test_predict_checks_arguments_before_loading_tensorflow(tmp_path, extra, mes
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert "rc 2" in out.stdout and "keras loaded: False" in out.stdout, (out.stdout, out.stderr[-1500:])
     assert message in out.stderr
+
+
+def test_results_never_touches_shipped_files_without_install(tmp_path):
+    import shutil
+
+    from coaudiotext import results
+
+    shipped = ROOT / "weights" / "results.json"
+    if not shipped.exists():
+        pytest.skip("weights/results.json missing")
+    before = {p: p.read_bytes() for p in (ROOT / "README.md", shipped, ROOT / "weights" / "SHA256SUMS")}
+    (tmp_path / "weights").mkdir()
+    shutil.copyfile(shipped, tmp_path / "weights" / "results.json")
+    assert results.main(["--tables-only", "--runs-dir", str(tmp_path)]) == 0
+    table = (tmp_path / "results.md").read_text()
+    assert "| `mha_a_t`" in table or "mha_a_t" in table
+    assert all(p.read_bytes() == data for p, data in before.items())
+    with pytest.raises(SystemExit):
+        results.main(["--tables-only", "--weights-dir", str(tmp_path)])  # shipped paths need --install
