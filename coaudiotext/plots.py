@@ -58,8 +58,11 @@ def plot_confusion_matrix(matrix, labels, path=None, title="Confusion matrix", n
     return figure
 
 
-def plot_history(history, path=None, keys=("loss", "accuracy", "macro_f1")):
-    """Draws training curves: for each key, the training value and its `val_` counterpart per epoch."""
+def plot_history(history, path=None, keys=("loss", "accuracy", "macro_f1"), best_epoch=None, monitor=None):
+    """Draws training curves: for each key, the training value and its `val_` counterpart per epoch.
+
+    `best_epoch` (1-based), when given, is marked on every panel: the epoch whose checkpoint was kept
+    (chosen on `monitor`)."""
     plt = _pyplot()
     present = [k for k in keys if k in history or f"val_{k}" in history]
     figure, axes = plt.subplots(1, max(1, len(present)), figsize=(4 * max(1, len(present)), 3.2))
@@ -69,9 +72,12 @@ def plot_history(history, path=None, keys=("loss", "accuracy", "macro_f1")):
             if name in history:
                 values = history[name]
                 axis.plot(range(1, len(values) + 1), values, style, label=name)
+        if best_epoch is not None:
+            label = f"selected: epoch {best_epoch}" + (f" (best {monitor})" if monitor else "")
+            axis.axvline(best_epoch, color="0.35", linestyle=":", linewidth=1.2, label=label)
         axis.set_xlabel("epoch")
         axis.set_title(key)
-        axis.legend()
+        axis.legend(fontsize="small")
         axis.grid(alpha=0.3)
     figure.tight_layout()
     if path is not None:

@@ -339,7 +339,7 @@ def train(
     if "epoch_seconds" in history:
         results["seconds_per_epoch"] = float(np.median(history["epoch_seconds"]))
     _atomic_json(run_dir / "metrics.json", results)
-    _write_plots(run_dir, results, history, class_names, model)
+    _write_plots(run_dir, results, history, class_names, model, monitor)
     if report:
         from coaudiotext.metrics import format_metrics
 
@@ -369,7 +369,7 @@ def _read_history(path):
     return history
 
 
-def _write_plots(run_dir, results, history, class_names, model):
+def _write_plots(run_dir, results, history, class_names, model, monitor=None):
     from coaudiotext.plots import _pyplot, plot_confusion_matrix, plot_history
 
     plt = _pyplot()  # leaves a notebook's inline backend alone
@@ -379,7 +379,8 @@ def _write_plots(run_dir, results, history, class_names, model):
                                    path=run_dir / "confusion_matrix.png", title=f"{model} on {split}")
     plt.close(figure)
     if history:
-        plt.close(plot_history(history, path=run_dir / "history.png"))
+        plt.close(plot_history(history, path=run_dir / "history.png", best_epoch=results.get("best_epoch"),
+                               monitor=monitor))
 
 
 def _parse_flag(text):
