@@ -170,13 +170,14 @@ def train(
     use_cache=True,
     report=True,
     trust_pickle=False,
+    overwrite=False,
 ):
     """Trains registry model `model` and writes a run directory. Returns the metrics dict.
 
     Args mirror the command line (`python -m coaudiotext.train --help`). `model_flags`
     are builder flags such as `{"recurrent_activation": "sigmoid"}`; `feature_overrides`
     are `{input_name: {setting: value}}` (see `coaudiotext.data.pipeline.FEATURE_KINDS`).
-    `verbose` is Keras' fit verbosity (0 also hides feature progress bars); `report`
+    `verbose` is Keras' fit verbosity (feature progress bars only at 1; 2 = one line per epoch); `report`
     prints the data sizes and the final val/test metrics.
     """
     import keras
@@ -229,7 +230,7 @@ def train(
     # Data
     manifest, class_names = resolve_data(
         data, data_dir=data_dir, x_fem=x_fem, x_mal=x_mal, skip_bad=skip_bad, text_source=text_source, labels=labels,
-        asr_wer=asr_wer, progress=bool(verbose), trust_pickle=trust_pickle,
+        asr_wer=asr_wer, progress=verbose == 1, trust_pickle=trust_pickle,
     )
     if manifest.skipped:
         print(f"Skipped {len(manifest.skipped)} bad manifest row(s):\n" + "\n".join(manifest.skipped))
@@ -241,14 +242,20 @@ def train(
         train_rows, val_rows = _carve_validation(train_rows, val_fraction, seed)
         validation_note = f"{val_fraction:.0%} of 'train' (stratified, seed {seed}); the manifest has no {val_split!r} split"
     test_rows = manifest.split(test_split) if test_split in manifest.splits else None
+    _check_splits(manifest, train_rows, val_rows, test_rows, class_names, val_split, test_split, batch_size)
+    if resume is None and out and not overwrite:
+        finished = [name for name in ("metrics.json", "state.json", "best.keras") if (pathlib.Path(out) / name).exists()]
+        if finished:
+            raise ValueError(f"--out {out} already holds a run ({', '.join(finished)}): pass --overwrite to replace it, "
+                             f"--resume {out} to continue it, or choose another --out.")
 
     features_config = input_config(spec.inputs, texts=train_rows.texts, overrides=feature_overrides)
     if report:
         print(f"[coaudiotext] {model}: {len(train_rows)} train / {len(val_rows)} val / "
               f"{len(test_rows) if test_rows else 0} test utterances; classes {class_names}")
         print(f"[coaudiotext] features: {json.dumps(features_config)}")
-    x_train = build_features(features_config, train_rows, use_cache=use_cache, progress=bool(verbose))
-    x_val = build_features(features_config, val_rows, use_cache=use_cache, progress=bool(verbose))
+    x_train = build_features(features_config, train_rows, use_cache=use_cache, progress=verbose == 1)
+    x_val = build_features(features_config, val_rows, use_cache=use_cache, progress=verbose == 1)
     y_train = encode_labels(train_rows.labels, class_names)
     y_val = encode_labels(val_rows.labels, class_names)
 
@@ -303,6 +310,7 @@ def train(
                        initial_best=state["best"] if state else None,
                        initial_best_epoch=state["best_epoch"] if state else None),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=state is not None),
+        keras.callbacks.TerminateOnNaN(),
     ]
     class_weight = _class_weights(y_train, len(class_names)) if use_class_weight else None
     start = time.perf_counter()
@@ -318,6 +326,13 @@ def train(
             verbose=verbose,
         )
     train_seconds = time.perf_counter() - start
+    losses = _read_history(run_dir / "history.csv").get("loss", [])
+    if not (run_dir / "best.keras").exists() or any(not np.isfinite(v) for v in losses):
+        bad = next((i + 1 for i, v in enumerate(losses) if not np.isfinite(v)), None)
+        raise ValueError(
+            f"Training stopped: the loss became NaN/inf{f' in epoch {bad}' if bad else ''} ({run_dir}). Check the "
+            "features for NaN/inf (a corrupt cache: rerun with --no-cache) and try a smaller --lr."
+        )
 
     # Evaluation of the selected model
     best = keras.saving.load_model(run_dir / "best.keras")
@@ -325,12 +340,12 @@ def train(
                "selection": f"best epoch by {monitor} on validation", "validation": validation_note}
     results["val"] = evaluate_arrays(best, x_val, y_val, class_names)
     if test_rows is not None:
-        x_test = build_features(features_config, test_rows, use_cache=use_cache, progress=bool(verbose))
+        x_test = build_features(features_config, test_rows, use_cache=use_cache, progress=verbose == 1)
         results["test"] = evaluate_arrays(best, x_test, encode_labels(test_rows.labels, class_names), class_names)
     # Further evaluation-only splits of the manifest (the demo corpus' `handwritten`): reported, never selected on.
     for extra in [s for s in manifest.splits if s not in ("train", val_split, test_split)]:
         rows = manifest.split(extra)
-        x_extra = build_features(features_config, rows, use_cache=use_cache, progress=bool(verbose))
+        x_extra = build_features(features_config, rows, use_cache=use_cache, progress=verbose == 1)
         results.setdefault("extra", {})[extra] = evaluate_arrays(best, x_extra, encode_labels(rows.labels, class_names),
                                                                  class_names)
     state_now = json.loads((run_dir / "state.json").read_text())
@@ -367,6 +382,39 @@ def _read_history(path):
                 except (TypeError, ValueError):
                     pass
     return history
+
+
+def _check_splits(manifest, train_rows, val_rows, test_rows, class_names, val_split, test_split, batch_size):
+    """Stops on splits that cannot train; warns (one line each) about splits that train but mislead."""
+    import warnings
+
+    if val_split == test_split:
+        raise ValueError(f"--val-split and --test-split are both {val_split!r}: the test split would select the "
+                         "checkpoint. Use another split (or none: a fraction of train is held out) for validation.")
+    if len(train_rows) < 2 or len(val_rows) < 1:
+        raise ValueError(f"Too few rows to train: {len(train_rows)} train / {len(val_rows)} val "
+                         f"(manifest {manifest.path}). Give at least 2 train rows and a validation split "
+                         f"(or enough train rows that --val-fraction leaves one).")
+    present = set(train_rows.labels)
+    if len(present) < 2:
+        warnings.warn(f"only one class in train ({sorted(present)}): the model can only learn to predict it.",
+                      UserWarning, stacklevel=3)
+    absent = [name for name in class_names if name not in present]
+    if absent and len(present) >= 2:
+        warnings.warn(f"class(es) {absent} have no training rows: the model will never predict them.",
+                      UserWarning, stacklevel=3)
+    if test_rows is None:
+        warnings.warn(f"no {test_split!r} split in the manifest: only validation metrics will be reported.",
+                      UserWarning, stacklevel=3)
+    splits = {"train": train_rows, "val": val_rows, "test": test_rows}
+    where = {}
+    for name, rows in splits.items():
+        for path in (rows.audio_paths if rows is not None else []):
+            where.setdefault(os.path.realpath(path), set()).add(name)
+    shared = sorted(p for p, names in where.items() if len(names) > 1)
+    if shared:
+        warnings.warn(f"{len(shared)} audio file(s) appear in more than one split (leakage), e.g. {shared[0]} in "
+                      f"{sorted(where[shared[0]])}.", UserWarning, stacklevel=3)
 
 
 def _write_plots(run_dir, results, history, class_names, model, monitor=None):
@@ -451,6 +499,7 @@ def build_parser():
                         help="comma-separated class names in class-id order; rows with other labels are errors "
                              "(default: the corpus' label set, or the sorted labels of a manifest)")
     parser.add_argument("--skip-bad", action="store_true", help="leave out bad manifest rows (listed) instead of stopping")
+    parser.add_argument("--overwrite", action="store_true", help="replace the run already in --out (refused by default)")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="--data seed001: allow unpickling its .pkl files (a pickle can run arbitrary code when "
                              "read; refused by default). Only for files you made or trust")
@@ -495,8 +544,9 @@ def main(argv=None):
             val_fraction=args.val_fraction, test_split=args.test_split, use_class_weight=args.use_class_weight,
             model_flags=dict(args.set), feature_overrides=feature_overrides_from_args(args, inputs),
             data_dir=args.data_dir, x_fem=args.x_fem, x_mal=args.x_mal, skip_bad=args.skip_bad,
-            text_source=args.text_source, asr_wer=args.asr_wer, resume=args.resume, labels=args.labels, verbose=0 if args.quiet else 1,
-            use_cache=not args.no_cache, trust_pickle=args.trust_pickle,
+            text_source=args.text_source, asr_wer=args.asr_wer, resume=args.resume, labels=args.labels,
+            verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),  # off a terminal: one line per epoch
+            use_cache=not args.no_cache, trust_pickle=args.trust_pickle, overwrite=args.overwrite,
         )
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -163,9 +163,21 @@ def read_manifest(
             "or write a CSV with columns " + ",".join(REQUIRED_COLUMNS) + "."
         )
     root = path.parent.resolve()
-    with open(path, newline="", encoding="utf-8") as handle:
+    data = path.read_bytes()
+    try:
+        content = data.decode("utf-8-sig")  # a UTF-8 byte-order mark (Excel's "CSV UTF-8") is accepted
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ManifestError(
+            f"{path}, line {line}: not UTF-8 (byte {data[error.start]:#04x} at position {error.start}). Save the "
+            "manifest as UTF-8, e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`, or in Excel \"CSV UTF-8\"."
+        ) from None
+    import io
+
+    with io.StringIO(content, newline="") as handle:
         reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
+        header = [name.strip() if name else name for name in reader.fieldnames or []]
+        reader.fieldnames = header
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if text_column not in header and text_column not in missing:
             missing.append(text_column)
@@ -179,7 +191,7 @@ def read_manifest(
     allowed_labels = set(labels) if labels is not None else None
     allowed_rates = set(allowed_sample_rates) if allowed_sample_rates is not None else None
     rows, line_numbers, problems = [], [], []
-    seen_ids = {}
+    seen_ids, renamed = {}, {}
     for index, raw in enumerate(raw_rows):
         line = index + 2
         row = {k: (v if v is not None else "").strip() for k, v in raw.items() if k is not None}
@@ -212,11 +224,16 @@ def read_manifest(
         if not row["label"]:
             row_problems.append("empty label")
         elif allowed_labels is not None and row["label"] not in allowed_labels:
+            near = [name for name in labels if name.casefold() == row["label"].casefold()]
+            hint = f"; did you mean {near[0]!r}? labels are case-sensitive" if near else ""
             row_problems.append(
-                f"unknown label {row['label']!r} (expected one of {', '.join(labels)})"
+                f"unknown label {row['label']!r} (expected one of {', '.join(labels)}{hint})"
             )
         if not row["split"]:
             row_problems.append("empty split")
+        elif row["split"] != row["split"].lower():
+            renamed.setdefault(row["split"], []).append(line)
+            row["split"] = row["split"].lower()  # split names are case-insensitive: `Test` is `test`
         if row.get("id"):
             if row["id"] in seen_ids:
                 row_problems.append(f"duplicate id {row['id']!r} (first on line {seen_ids[row['id']]})")
@@ -228,6 +245,27 @@ def read_manifest(
         rows.append(row)
         line_numbers.append(line)
 
+    if allowed_labels is None:  # inferred label set: `S` next to `s` would silently be a sixth class
+        spellings = {}
+        for row, line in zip(rows, line_numbers):
+            spellings.setdefault(row["label"].casefold(), {}).setdefault(row["label"], []).append(line)
+        for variants in spellings.values():
+            if len(variants) > 1:
+                rare = sorted(variants, key=lambda name: len(variants[name]))[:-1]
+                for name in rare:
+                    lines = variants[name]
+                    problems.append(f"  line(s) {', '.join(map(str, lines[:10]))}{' ...' if len(lines) > 10 else ''}: "
+                                    f"label {name!r} differs only in case from "
+                                    f"{max(variants, key=lambda n: len(variants[n]))!r}; write one spelling")
+                keep = {l for name in rare for l in variants[name]}
+                rows, line_numbers = ([r for r, l in zip(rows, line_numbers) if l not in keep],
+                                      [l for l in line_numbers if l not in keep])
+    if renamed:
+        import warnings
+
+        warnings.warn(f"{path}: split name(s) {sorted(renamed)} read in lower case "
+                      f"({', '.join(s.lower() for s in sorted(renamed))}); split names are case-insensitive.",
+                      UserWarning, stacklevel=2)
     if problems and not skip_bad:
         raise ManifestError(
             f"{path}: {len(problems)} bad row(s) of {len(raw_rows)}:\n"

@@ -1,0 +1,104 @@
+"""Bad input, one table: each case -> exit code of `python -m coaudiotext.train` and a message fragment.
+
+A new case is one line of `CASES`: a name, a function writing the manifest (from demo-tiny wavs) into a
+folder and returning the extra command-line arguments, the exit code, and a fragment of what is printed.
+"""
+
+import warnings
+
+import pytest
+
+from coaudiotext import train
+from coaudiotext.data import resolve_data
+from coaudiotext.data.manifest import Manifest, read_manifest
+
+HEADER = "audio_path,text,label,speaker,split\n"
+
+
+@pytest.fixture(scope="module")
+def wavs():
+    manifest, _ = resolve_data("demo-tiny", progress=False)
+    return manifest.audio_paths[:12]
+
+
+def _rows(wavs, splits=("train",) * 6 + ("val",) * 3 + ("test",) * 3, labels="s yn wh c r s yn wh c r s yn"):
+    return "".join(f"{w},close the window,{l},spk,{s}\n" for w, s, l in zip(wavs, splits, labels.split()))
+
+
+def _write(folder, text, encoding="utf-8"):
+    path = folder / "m.csv"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def latin1(folder, wavs):
+    return [str(_write(folder, HEADER + _rows(wavs) + f"{wavs[0]},café au lait,s,spk,train\n", "latin-1"))]
+
+
+def label_case(folder, wavs):
+    return [str(_write(folder, HEADER + _rows(wavs) + f"{wavs[0]},close it,S,spk,train\n"))]
+
+
+def one_row(folder, wavs):
+    return [str(_write(folder, HEADER + f"{wavs[0]},close the window,s,spk,train\n"))]
+
+
+def val_is_test(folder, wavs):
+    return [str(_write(folder, HEADER + _rows(wavs))), "--val-split", "test"]
+
+
+def finished_out(folder, wavs):
+    out = folder / "run"
+    out.mkdir()
+    (out / "metrics.json").write_text("{}")
+    return [str(_write(folder, HEADER + _rows(wavs))), "--out", str(out)]
+
+
+def unknown_label_hint(folder, wavs):
+    return [str(_write(folder, HEADER + _rows(wavs) + f"{wavs[0]},close it,S,spk,train\n")), "--labels", "s,yn,wh,c,r"]
+
+
+CASES = [
+    ("latin-1 CSV", latin1, 2, "line 14: not UTF-8"),
+    ("label S next to s", label_case, 2, "differs only in case"),
+    ("label S with --labels", unknown_label_hint, 2, "did you mean 's'"),
+    ("one-row manifest", one_row, 2, "Too few rows"),
+    ("val split == test split", val_is_test, 2, "both 'test'"),
+    ("--out is a finished run", finished_out, 2, "--overwrite"),
+]
+
+
+@pytest.mark.parametrize("name, write, code, fragment", CASES, ids=[c[0] for c in CASES])
+def test_bad_input(tmp_path, capsys, wavs, name, write, code, fragment):
+    data, *extra = write(tmp_path, wavs)
+    argv = ["--model", "bilstm", "--data", data, "--epochs", "1", "--quiet"] + extra
+    assert train.main(argv) == code
+    assert fragment in capsys.readouterr().err
+
+
+def test_bom_and_split_case_are_accepted(tmp_path, wavs):
+    text = HEADER + _rows(wavs, splits=("Train",) * 6 + ("val",) * 3 + ("Test",) * 3)
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))  # Excel's "CSV UTF-8"
+    with pytest.warns(UserWarning, match="case-insensitive"):
+        manifest = read_manifest(path)
+    assert manifest.splits == ["train", "val", "test"] or set(manifest.splits) == {"train", "val", "test"}
+    assert len(manifest) == 12
+
+
+def test_split_warnings(wavs):
+    def rows(paths, split, labels):
+        return Manifest(rows=[{"audio_path": p, "text": "x", "label": l, "speaker": "a", "split": split}
+                              for p, l in zip(paths, labels.split())])
+
+    train_rows = rows(wavs[:4], "train", "s s s s")
+    val_rows = rows(wavs[4:6], "val", "s yn")
+    test_rows = rows(wavs[:2], "test", "s yn")  # the first two wavs are in train too
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train._check_splits(Manifest(rows=[]), train_rows, val_rows, test_rows, ["s", "yn"], "val", "test", 16)
+        train._check_splits(Manifest(rows=[]), train_rows, val_rows, None, ["s", "yn"], "val", "test", 16)
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "only one class in train" in messages
+    assert "leakage" in messages
+    assert "no 'test' split" in messages
