@@ -1,4 +1,4 @@
-"""Classification metrics, correctly named (DESIGN §7).
+"""Classification metrics, correctly named (the definitions below are the ones used everywhere here).
 
 - **accuracy (WA)**: overall accuracy, the fraction of utterances classified correctly.
 - **UA**: unweighted average recall (balanced accuracy): the mean of per-class recalls
@@ -39,7 +39,7 @@ def _safe_divide(numerator, denominator):
 
 
 def classification_metrics(y_true, y_pred, class_names):
-    """Computes every named metric of DESIGN §7.
+    """Computes every named metric of this module (see its docstring for the definitions).
 
     Args:
         y_true: array-like of int. Reference class indices.

@@ -173,7 +173,7 @@ def test_mfcc_reference_shapes_and_mask(speech_8k):
         assert np.all(mfcc[real:] == 0) and np.all(mfcc[:real].any(axis=1))
     assert 1 + len(speech_8k["very_long"]) // 200 > 400  # the first 400 frames are kept
 
-    # librosa's own MFCC chain (seed_repos §2.2) on the first frames
+    # librosa's own MFCC chain (seed 001's torchaudio recipe) on the first frames
     y = speech_8k["short"]
     power = librosa.feature.melspectrogram(
         y=y, sr=8000, n_fft=400, hop_length=200, pad_mode="reflect", n_mels=128, htk=True, norm=None

@@ -25,8 +25,8 @@ is never passed to the blocks); here a key mask is applied only when one is
 passed to `CrossmodalTransformer(...)(query, key, key_mask=...)`.
 
 Reference: Tsai et al., "Multimodal Transformer for Unaligned Multimodal
-Language Sequences", ACL 2019; the seed-001 code is described in
-`reference/seed_repos.md` §2.3.
+Language Sequences", ACL 2019; the seed-001 code is github.com/Donghwa-KIM/audiotext-transformer
+(`models/`), the quirks kept here are listed in the README's "Faithful by default" table.
 """
 
 from __future__ import annotations
