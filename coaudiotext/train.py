@@ -254,8 +254,8 @@ def train(
         print(f"[coaudiotext] {model}: {len(train_rows)} train / {len(val_rows)} val / "
               f"{len(test_rows) if test_rows else 0} test utterances; classes {class_names}")
         print(f"[coaudiotext] features: {json.dumps(features_config)}")
-    x_train = build_features(features_config, train_rows, use_cache=use_cache, progress=verbose == 1)
-    x_val = build_features(features_config, val_rows, use_cache=use_cache, progress=verbose == 1)
+    x_train, train_rows = _features(features_config, train_rows, skip_bad, use_cache, verbose == 1)
+    x_val, val_rows = _features(features_config, val_rows, skip_bad, use_cache, verbose == 1)
     y_train = encode_labels(train_rows.labels, class_names)
     y_val = encode_labels(val_rows.labels, class_names)
 
@@ -340,12 +340,12 @@ def train(
                "selection": f"best epoch by {monitor} on validation", "validation": validation_note}
     results["val"] = evaluate_arrays(best, x_val, y_val, class_names)
     if test_rows is not None:
-        x_test = build_features(features_config, test_rows, use_cache=use_cache, progress=verbose == 1)
+        x_test, test_rows = _features(features_config, test_rows, skip_bad, use_cache, verbose == 1)
         results["test"] = evaluate_arrays(best, x_test, encode_labels(test_rows.labels, class_names), class_names)
     # Further evaluation-only splits of the manifest (the demo corpus' `handwritten`): reported, never selected on.
     for extra in [s for s in manifest.splits if s not in ("train", val_split, test_split)]:
         rows = manifest.split(extra)
-        x_extra = build_features(features_config, rows, use_cache=use_cache, progress=verbose == 1)
+        x_extra, rows = _features(features_config, rows, skip_bad, use_cache, verbose == 1)
         results.setdefault("extra", {})[extra] = evaluate_arrays(best, x_extra, encode_labels(rows.labels, class_names),
                                                                  class_names)
     state_now = json.loads((run_dir / "state.json").read_text())
@@ -382,6 +382,31 @@ def _read_history(path):
                 except (TypeError, ValueError):
                     pass
     return history
+
+
+def _features(config, rows, skip_bad, use_cache, progress):
+    """`build_features(config, rows)`; with `skip_bad`, rows whose audio gives no features (a decode
+    failure, NaN/inf samples) are left out and listed. Returns `(features, rows)`."""
+    from coaudiotext.data.manifest import Manifest
+    from coaudiotext.data.pipeline import build_features
+    from coaudiotext.features.audio import AudioDecodeError
+
+    try:
+        return build_features(config, rows, use_cache=use_cache, progress=progress), rows
+    except AudioDecodeError as error:
+        if not skip_bad:
+            raise
+        bad = dict(zip(error.paths, error.reasons))
+        keep = [i for i, row in enumerate(rows.rows) if row["audio_path"] not in bad]
+        lines = rows.line_numbers or [None] * len(rows.rows)
+        report = [f"  line {lines[i]}: {rows.rows[i]['audio_path']}: {bad[rows.rows[i]['audio_path']]}"
+                  for i in range(len(rows.rows)) if rows.rows[i]["audio_path"] in bad]
+        print(f"Skipped {len(report)} row(s) whose audio gave no features (--skip-bad):\n" + "\n".join(report))
+        if not keep:
+            raise ValueError("--skip-bad left no rows in a split: every file failed to decode.") from error
+        kept = Manifest(rows=[rows.rows[i] for i in keep], path=rows.path,
+                        line_numbers=[lines[i] for i in keep] if rows.line_numbers else [])
+        return build_features(config, kept, use_cache=use_cache, progress=progress), kept
 
 
 def _check_splits(manifest, train_rows, val_rows, test_rows, class_names, val_split, test_split, batch_size):

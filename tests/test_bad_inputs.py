@@ -58,7 +58,35 @@ def unknown_label_hint(folder, wavs):
     return [str(_write(folder, HEADER + _rows(wavs) + f"{wavs[0]},close it,S,spk,train\n")), "--labels", "s,yn,wh,c,r"]
 
 
+def _truncated(folder, wavs):
+    data = open(wavs[0], "rb").read()
+    path = folder / "truncated.wav"
+    path.write_bytes(data[: len(data) // 2])  # header intact, data cut
+    return path
+
+
+def truncated_wav(folder, wavs):
+    return [str(_write(folder, HEADER + _rows(wavs) + f"{_truncated(folder, wavs)},close it,s,spk,train\n"))]
+
+
+def truncated_wav_skipped(folder, wavs):
+    return truncated_wav(folder, wavs) + ["--skip-bad", "--out", str(folder / "run")]
+
+
+def nan_wav(folder, wavs):
+    import numpy as np
+    import soundfile
+
+    samples = np.random.default_rng(0).normal(scale=0.1, size=8000).astype("float32")
+    samples[100] = np.nan
+    soundfile.write(folder / "nan.wav", samples, 22050, subtype="FLOAT")
+    return [str(_write(folder, HEADER + _rows(wavs) + f"{folder / 'nan.wav'},close it,s,spk,train\n"))]
+
+
 CASES = [
+    ("wav truncated mid-data", truncated_wav, 2, "truncated.wav: could not be decoded"),
+    ("wav truncated, --skip-bad", truncated_wav_skipped, 0, "Skipped 1 row(s) whose audio gave no features"),
+    ("NaN samples in a float wav", nan_wav, 2, "not finite"),
     ("latin-1 CSV", latin1, 2, "line 14: not UTF-8"),
     ("label S next to s", label_case, 2, "differs only in case"),
     ("label S with --labels", unknown_label_hint, 2, "did you mean 's'"),
@@ -73,7 +101,8 @@ def test_bad_input(tmp_path, capsys, wavs, name, write, code, fragment):
     data, *extra = write(tmp_path, wavs)
     argv = ["--model", "bilstm", "--data", data, "--epochs", "1", "--quiet"] + extra
     assert train.main(argv) == code
-    assert fragment in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert fragment in printed.err + printed.out
 
 
 def test_bom_and_split_case_are_accepted(tmp_path, wavs):

@@ -74,6 +74,7 @@ __all__ = [
     "SAMPLE_RATE",
     "MFCC_SAMPLE_RATE",
     "load_audio",
+    "AudioDecodeError",
     "pad_waveforms",
     "mel_rms_reference",
     "mel_rms_tf",
@@ -699,8 +700,33 @@ def _waveform_dataset(paths, sample_rate):
     return dataset.map(load_one, num_parallel_calls=tf.data.AUTOTUNE)
 
 
+class AudioDecodeError(ValueError):
+    """Some audio files could not be turned into features; `paths` lists them, `reasons` says why."""
+
+    def __init__(self, what, paths, reasons):
+        self.paths, self.reasons = list(paths), list(reasons)
+        shown = "\n  ".join(f"{p}: {r}" for p, r in list(zip(self.paths, self.reasons))[:20])
+        more = f"\n  ... and {len(self.paths) - 20} more" if len(self.paths) > 20 else ""
+        super().__init__(f"{len(self.paths)} audio file(s) gave no {what} features:\n  {shown}{more}\n"
+                         "Fix or remove these files (re-export them as mono PCM wav), or pass --skip-bad to leave "
+                         "their rows out.")
+
+
+def _why_failed(path, sample_rate):
+    try:
+        waveform = load_audio(path, sr=sample_rate)
+    except ValueError as error:
+        return str(error)
+    if not np.all(np.isfinite(waveform)):
+        return "the samples hold NaN or inf values"
+    return "could not be decoded (truncated or corrupt data: the header promises more samples than the file holds?)"
+
+
 def _run(paths, sample_rate, batch_size, progress, compute, what):
-    """Maps `compute(waveform)` over the files (parallel, in order) and stacks the numpy results."""
+    """Maps `compute(waveform)` over the files (parallel, in order) and stacks the numpy results.
+
+    A file that fails to decode, or whose features are not finite (NaN/inf samples), raises one
+    `AudioDecodeError` naming every such file and why."""
     import tensorflow as tf
 
     paths = [os.fspath(p) for p in paths]
@@ -710,9 +736,17 @@ def _run(paths, sample_rate, batch_size, progress, compute, what):
         raise FileNotFoundError(f"{len(missing)} audio file(s) not found:\n  {shown}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
-    dataset = _waveform_dataset(paths, sample_rate)
+    waveforms = _waveform_dataset(paths, sample_rate)
+    index = tf.data.Dataset.range(len(paths))
+
+    def indexed(i, waveform):
+        outputs = compute(waveform)
+        return (i,) + (tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,))
+
     # Per-utterance maps in parallel beat padded batches here (no padding waste); batch only to hand over.
-    dataset = dataset.map(compute, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    # ignore_errors drops an element whose decode or features fail; its index is then missing below.
+    dataset = tf.data.Dataset.zip((index, waveforms)).map(indexed, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.ignore_errors().batch(batch_size).prefetch(tf.data.AUTOTUNE)
     show = len(paths) >= 100 if progress is None else bool(progress)
     bar = None
     if show:
@@ -722,7 +756,6 @@ def _run(paths, sample_rate, batch_size, progress, compute, what):
     chunks = []
     try:
         for outputs in dataset:
-            outputs = outputs if isinstance(outputs, tuple) else (outputs,)
             chunks.append([t.numpy() for t in outputs])
             if bar is not None:
                 bar.update(len(chunks[-1][0]))
@@ -731,7 +764,21 @@ def _run(paths, sample_rate, batch_size, progress, compute, what):
     finally:
         if bar is not None:
             bar.close()
-    return [np.concatenate(parts, axis=0) for parts in zip(*chunks)]
+    if not chunks:
+        parts = [np.zeros((0,), np.int64)]
+    else:
+        parts = [np.concatenate(column, axis=0) for column in zip(*chunks)]
+    got, arrays = parts[0], parts[1:]
+    finite = np.ones(len(got), bool)
+    for array in arrays:
+        finite &= np.isfinite(array.reshape(len(got), -1)).all(axis=1)
+    bad = sorted(set(range(len(paths))) - set(got[finite].tolist()))
+    if bad:
+        nonfinite = set(got[~finite].tolist())
+        reasons = ["the features hold NaN or inf (NaN/inf samples in the file?)" if i in nonfinite
+                   else _why_failed(paths[i], sample_rate) for i in bad]
+        raise AudioDecodeError(what, [paths[i] for i in bad], reasons)
+    return arrays
 
 
 def extract_mel_rms(paths, max_frames=MAX_FRAMES, sample_rate=SAMPLE_RATE, batch_size=16, progress=None):
