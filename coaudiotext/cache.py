@@ -6,6 +6,9 @@
 * `atomic_write_bytes/text/json(path, ...)`: write a temporary file beside `path`, then rename it into
   place, so a crash or a full disk leaves either the old file or the new one, never a torn one (and the
   temporary file is removed on failure).
+* `save_arrays(path, arrays)` / `load_arrays(path)`: cached numpy arrays (`.npz`) with a SHA-256 sidecar;
+  a truncated, garbled or emptied file, or one holding NaN/inf, is detected, named in a warning, deleted
+  and reported as absent (`None`), so the caller rebuilds it.
 
 Example:
 
@@ -22,7 +25,7 @@ import json
 import os
 import pathlib
 
-__all__ = ["cache_root", "atomic_write_bytes", "atomic_write_text", "atomic_write_json"]
+__all__ = ["cache_root", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "save_arrays", "load_arrays"]
 
 
 def cache_root(*parts):
@@ -69,3 +72,62 @@ def atomic_write_json(path, payload, **dumps_options):
     dumps_options.setdefault("indent", 2)
     dumps_options.setdefault("default", str)
     atomic_write_text(path, json.dumps(payload, **dumps_options))
+
+
+def _sha256(data):
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def save_arrays(path, arrays):
+    """Writes a tuple of numpy arrays to `path` (`.npz`) and its checksum to `path + ".sha256"`, atomically."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **{f"a{i}": array for i, array in enumerate(arrays)})
+    data = buffer.getvalue()
+    path = pathlib.Path(path)
+    atomic_write_bytes(path, data)
+    atomic_write_text(path.with_name(path.name + ".sha256"), _sha256(data) + "\n")
+
+
+def load_arrays(path, require_finite=True):
+    """The arrays `save_arrays` wrote to `path`, or None when absent or damaged (then deleted, with a warning).
+
+    Damaged: the checksum differs (truncated or garbled file), the file cannot be read, or (with
+    `require_finite`) a float array holds NaN/inf. A file without sidecar (older caches) is accepted if
+    it reads cleanly, and gets one.
+    """
+    import io
+    import warnings
+
+    import numpy as np
+
+    path = pathlib.Path(path)
+    if not path.exists():
+        return None
+    sidecar = path.with_name(path.name + ".sha256")
+    problem = None
+    try:
+        data = path.read_bytes()
+        if sidecar.exists() and sidecar.read_text().strip() != _sha256(data):
+            problem = "checksum mismatch (truncated or garbled)"
+        else:
+            with np.load(io.BytesIO(data)) as stored:
+                arrays = tuple(stored[f"a{i}"] for i in range(len(stored.files)))
+            if require_finite and any(a.dtype.kind == "f" and not np.isfinite(a).all() for a in arrays):
+                problem = "holds NaN or inf values"
+    except Exception as error:  # BadZipFile, CRC errors, EOFError, ValueError ...
+        problem = f"unreadable ({type(error).__name__}: {error})"
+    if problem:
+        warnings.warn(f"cached file {path} is damaged: {problem}; deleted, it will be rebuilt.", UserWarning,
+                      stacklevel=2)
+        path.unlink(missing_ok=True)
+        sidecar.unlink(missing_ok=True)
+        return None
+    if not sidecar.exists():
+        atomic_write_text(sidecar, _sha256(data) + "\n")
+    return arrays

@@ -131,3 +131,43 @@ def test_split_warnings(wavs):
     assert "only one class in train" in messages
     assert "leakage" in messages
     assert "no 'test' split" in messages
+
+
+def _damage(path, how):
+    import numpy as np
+
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "garbled":
+        path.write_bytes(data[:100] + bytes(b ^ 0xFF for b in data[100:140]) + data[140:])
+    elif how == "zero-byte":
+        path.write_bytes(b"")
+    elif how == "nan":
+        from coaudiotext.cache import save_arrays
+
+        save_arrays(path, (np.full((2, 3), np.nan, np.float32),))  # a valid checksum, bad values
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbled", "zero-byte", "nan"])
+def test_damaged_feature_cache_is_named_and_rebuilt(tmp_path, monkeypatch, how):
+    import numpy as np
+
+    from coaudiotext.data import pipeline
+
+    monkeypatch.setenv("COAUDIOTEXT_CACHE", str(tmp_path / "cache"))
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return (np.arange(6, dtype=np.float32).reshape(2, 3),)
+
+    first = pipeline._cached("mel_rms", {"x": 1}, ["a.wav"], [], compute)
+    (cached,) = list((tmp_path / "cache" / "features").glob("*.npz"))
+    assert pipeline._cached("mel_rms", {"x": 1}, ["a.wav"], [], compute)[0].tolist() == first[0].tolist()
+    assert len(calls) == 1  # read from the cache
+    _damage(cached, how)
+    with pytest.warns(UserWarning, match=f"{cached.name} is damaged"):
+        again = pipeline._cached("mel_rms", {"x": 1}, ["a.wav"], [], compute)
+    assert len(calls) == 2 and again[0].tolist() == first[0].tolist()
+    assert pipeline._cached("mel_rms", {"x": 1}, ["a.wav"], [], compute) and len(calls) == 2  # healthy again

@@ -55,11 +55,11 @@ FEATURE_KINDS = {
 
 
 def cache_dir(*parts):
-    """The cache folder (`$COAUDIOTEXT_CACHE` or `~/.cache/coaudiotext`), joined with `parts`."""
-    root = pathlib.Path(os.environ.get("COAUDIOTEXT_CACHE", pathlib.Path.home() / ".cache" / "coaudiotext"))
-    path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The cache folder (`$COAUDIOTEXT_CACHE` or `~/.cache/coaudiotext`), joined with `parts` (see
+    `coaudiotext.cache.cache_root`, which this is)."""
+    from coaudiotext.cache import cache_root
+
+    return cache_root(*parts)
 
 
 def encode_labels(labels, class_names):
@@ -125,16 +125,15 @@ def _cached(kind, settings, paths, texts, compute, use_cache=True):
     """Returns the arrays computed by `compute()`, cached under a fingerprint of the inputs."""
     if not use_cache:
         return compute()
+    from coaudiotext.cache import load_arrays, save_arrays
+
     key = _fingerprint(kind, settings, paths, texts)
-    folder = cache_dir("features")
-    target = folder / f"{kind}-{key}.npz"
-    if target.exists():
-        with np.load(target) as stored:
-            return tuple(stored[f"a{i}"] for i in range(len(stored.files)))
+    target = cache_dir("features") / f"{kind}-{key}.npz"
+    arrays = load_arrays(target)  # None when absent, or damaged (checksum, NaN): then rebuilt
+    if arrays is not None:
+        return arrays
     arrays = compute()
-    tmp = folder / f".{kind}-{key}.{os.getpid()}.npz"
-    np.savez(tmp, **{f"a{i}": array for i, array in enumerate(arrays)})
-    os.replace(tmp, target)
+    save_arrays(target, arrays)
     return arrays
 
 
