@@ -160,7 +160,6 @@ class BestCheckpoint(keras.callbacks.Callback):
 
 
 def _atomic_write_text(path, text):
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from coaudiotext.cache import atomic_write_text
+
+    atomic_write_text(path, text)  # temporary file removed on failure (a full disk leaves no orphan)

@@ -314,17 +314,23 @@ def train(
     ]
     class_weight = _class_weights(y_train, len(class_names)) if use_class_weight else None
     start = time.perf_counter()
-    if initial_epoch < epochs:
-        net.fit(
-            make_dataset(x_train, y_train, batch_size=batch_size, shuffle=True, seed=seed),
-            validation_data=make_dataset(x_val, y_val, batch_size=64),
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            callbacks=callbacks,
-            class_weight=class_weight,
-            shuffle=False,  # the dataset reshuffles itself every epoch
-            verbose=verbose,
-        )
+    try:
+        if initial_epoch < epochs:
+            net.fit(
+                make_dataset(x_train, y_train, batch_size=batch_size, shuffle=True, seed=seed),
+                validation_data=make_dataset(x_val, y_val, batch_size=64),
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                callbacks=callbacks,
+                class_weight=class_weight,
+                shuffle=False,  # the dataset reshuffles itself every epoch
+                verbose=verbose,
+            )
+    except KeyboardInterrupt:  # Ctrl-C: the finished epochs are already saved, atomically
+        done = json.loads((run_dir / "state.json").read_text())["epoch"] if (run_dir / "state.json").exists() else 0
+        print(f"\n[coaudiotext] interrupted: {done} finished epoch(s) are saved in {run_dir} "
+              f"(last.keras, state.json); continue with --resume {run_dir}", file=sys.stderr)
+        raise
     train_seconds = time.perf_counter() - start
     losses = _read_history(run_dir / "history.csv").get("loss", [])
     if not (run_dir / "best.keras").exists() or any(not np.isfinite(v) for v in losses):
@@ -576,6 +582,17 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+    except OSError as error:
+        import errno
+
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            print(f"error: the disk is full ({error.filename or 'while writing'}): free some space, then rerun "
+                  "(with --resume RUN_DIR if epochs were saved). Files are written atomically: nothing saved "
+                  "before is damaged.", file=sys.stderr)
+            return 1
+        raise
     return 0
 
 
