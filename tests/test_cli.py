@@ -222,3 +222,15 @@ def test_results_never_touches_shipped_files_without_install(tmp_path):
     assert all(p.read_bytes() == data for p, data in before.items())
     with pytest.raises(SystemExit):
         results.main(["--tables-only", "--weights-dir", str(tmp_path)])  # shipped paths need --install
+
+
+def test_same_command_and_seed_give_the_same_numbers(tmp_path):
+    """README numbers are reproducible: two runs of one command (fresh processes) print identical metrics."""
+    printed = []
+    for name in ("a", "b"):
+        result = run("coaudiotext.train", "--model", "bilstm_att", "--data", "demo-tiny", "--epochs", "2",
+                     "--out", str(tmp_path / name), "--quiet")
+        printed.append([line for line in result.stdout.splitlines() if line.startswith("[coaudiotext] test:")])
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        printed[-1].append(json.dumps(metrics["val"]["confusion_matrix"]))
+    assert printed[0] and printed[0] == printed[1]
