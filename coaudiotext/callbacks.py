@@ -26,7 +26,7 @@ def _predict_classes(model, data, batch_size):
     if hasattr(data, "element_spec"):  # a tf.data.Dataset of (inputs, labels)
         probabilities, labels = [], []
         for inputs, targets in data:
-            probabilities.append(np.asarray(model(inputs, training=False)))
+            probabilities.append(keras.ops.convert_to_numpy(model(inputs, training=False)))  # any backend (torch: detached)
             labels.append(np.asarray(targets))
         return np.argmax(np.concatenate(probabilities), axis=-1), np.concatenate(labels)
     raise TypeError("expected a tf.data.Dataset")

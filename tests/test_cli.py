@@ -234,3 +234,14 @@ def test_same_command_and_seed_give_the_same_numbers(tmp_path):
         metrics = json.loads((tmp_path / name / "metrics.json").read_text())
         printed[-1].append(json.dumps(metrics["val"]["confusion_matrix"]))
     assert printed[0] and printed[0] == printed[1]
+
+
+def test_train_runs_under_the_torch_backend(tmp_path):
+    """`F1Callback` used to crash under KERAS_BACKEND=torch (numpy of a tensor that requires grad)."""
+    pytest.importorskip("torch")
+    env = dict(ENV, KERAS_BACKEND="torch")
+    result = subprocess.run([sys.executable, "-m", "coaudiotext.train", "--model", "text_bilstm_att", "--data",
+                             "demo-tiny", "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet"],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["accuracy"] >= 0
