@@ -26,5 +26,9 @@ CATALOG = {
     'mlp_mixer': 'MLP-Mixer over wav2vec2 frames + RoBERTa tokens (HumanUnderstandingOpen)',
     'wav2vec2_cls': 'wav2vec2-only head: dropout, Linear+tanh, dropout, Linear',
     'roberta_cls': 'RoBERTa-only head: LayerNorm -> Linear',
+    'tva_self': 'Tri-modal self-attention: BiGRU + MHA per modality, [std, mean] pooling (seed 003, IEMOCAP)',
+    'tva_cross': 'Tri-modal cross-attention: six ordered MHAs, [std, mean] pooling (seed 003, IEMOCAP)',
+    'tva_self_at': 'Self-attention (seed 003) over speech and text: BiGRU + MHA per modality, [std, mean] pooling',
+    'tva_cross_at': 'Cross-attention (seed 003) between speech and text: text<-audio and audio<-text MHAs',
 }
 """key -> description, in registry order."""

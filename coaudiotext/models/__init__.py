@@ -92,6 +92,7 @@ _FAMILY_MODULES = (
     "coaudiotext.models.cross_attention",
     "coaudiotext.models.crossmodal_transformer",
     "coaudiotext.models.rsa_cfn",
+    "coaudiotext.models.self_cross_attn",
 )
 
 
