@@ -186,8 +186,9 @@ def render_models_table():
 
             count = build_model(key).count_params()
         tutorial = pathlib.Path(spec.tutorial).name
-        lines.append(f"| `{key}` | {spec.description} | {', '.join(spec.inputs)} | {count:,} | {spec.source} | "
-                     f"[{tutorial}](tutorials/{tutorial.replace('.py', '.ipynb')}) |")
+        notebook = pathlib.Path(__file__).resolve().parents[1] / "tutorials" / tutorial.replace(".py", ".ipynb")
+        link = f"[{tutorial}](tutorials/{notebook.name})" if notebook.exists() else tutorial  # planned: no link
+        lines.append(f"| `{key}` | {spec.description} | {', '.join(spec.inputs)} | {count:,} | {spec.source} | {link} |")
     return "\n".join(lines)
 
 
