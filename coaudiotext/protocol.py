@@ -720,7 +720,9 @@ def run_protocol(models, folds=3, seeds=3, data="demo", data_dir=None, out="runs
                   f"rng (split seed {FOLD_SPLIT_SEED}, fold); test = the {data} test split"),
     }
     settings_path = out / "protocol.json"
-    if settings_path.exists():
+    csv_path = out / "runs.csv"
+    rows = read_runs(csv_path)
+    if settings_path.exists() and rows:  # runs exist: they must have been made with these settings
         before = json.loads(settings_path.read_text(encoding="utf-8"))
         changed = [k for k in _CHECKED_SETTINGS if before.get(k) != settings.get(k)]
         if changed:
@@ -729,9 +731,6 @@ def run_protocol(models, folds=3, seeds=3, data="demo", data_dir=None, out="runs
                              "(or repeat the original settings to resume).")
     else:
         _atomic_json(settings_path, settings)
-
-    csv_path = out / "runs.csv"
-    rows = read_runs(csv_path)
     done = {_run_key(row) for row in rows}
     grid = [(m, f, s) for f in fold_ids for s in seed_ids for m in models]
     todo = [key for key in grid if key not in done]
@@ -789,16 +788,9 @@ def run_protocol(models, folds=3, seeds=3, data="demo", data_dir=None, out="runs
 
 # ------------------------------------------------------------------------------------------ CLI
 def _parse_flag(text):
-    import ast
+    from coaudiotext.train import _parse_flag as parse  # one FLAG=VALUE parser (train.py imports no Keras)
 
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"--set expects FLAG=VALUE, e.g. audio_frames=10; got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        value = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        pass
-    return key.strip(), value
+    return parse(text)
 
 
 def _list(text):
