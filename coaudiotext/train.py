@@ -216,6 +216,10 @@ def train(
     batch_size = batch_size or settings.batch_size
     model_flags = dict(model_flags or {})
     feature_overrides = demo_feature_defaults(spec.inputs, feature_overrides) if is_demo else feature_overrides
+    if data not in ("demo", "demo-tiny", "prosem", "kemdy20", "seed001") and os.path.exists(str(data)):
+        data = str(pathlib.Path(data).resolve())  # stored absolute: --resume works from any folder
+    data_dir, x_fem, x_mal = (str(pathlib.Path(v).resolve()) if v and os.path.exists(str(v)) else v
+                              for v in (data_dir, x_fem, x_mal))
     arguments = {
         "model": model, "data": data, "epochs": epochs, "batch_size": batch_size,
         "learning_rate": learning_rate if learning_rate is not None else settings.learning_rate,

@@ -83,7 +83,17 @@ def nan_wav(folder, wavs):
     return [str(_write(folder, HEADER + _rows(wavs) + f"{folder / 'nan.wav'},close it,s,spk,train\n"))]
 
 
+def silent_wav(folder, wavs):
+    import numpy as np
+    import soundfile
+
+    soundfile.write(folder / "silent.wav", np.zeros(8000, "float32"), 22050, subtype="PCM_16")
+    return [str(_write(folder, HEADER + _rows(wavs) + f"{folder / 'silent.wav'},close it,s,spk,train\n")),
+            "--out", str(folder / "run")]
+
+
 CASES = [
+    ("silent (all-zero) audio", silent_wav, 0, "silent (every sample is 0)"),
     ("wav truncated mid-data", truncated_wav, 2, "truncated.wav: could not be decoded"),
     ("wav truncated, --skip-bad", truncated_wav_skipped, 0, "Skipped 1 row(s) whose audio gave no features"),
     ("NaN samples in a float wav", nan_wav, 2, "not finite"),
@@ -100,9 +110,11 @@ CASES = [
 def test_bad_input(tmp_path, capsys, wavs, name, write, code, fragment):
     data, *extra = write(tmp_path, wavs)
     argv = ["--model", "bilstm", "--data", data, "--epochs", "1", "--quiet"] + extra
-    assert train.main(argv) == code
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert train.main(argv) == code
     printed = capsys.readouterr()
-    assert fragment in printed.err + printed.out
+    assert fragment in printed.err + printed.out + " ".join(str(w.message) for w in caught)
 
 
 def test_bom_and_split_case_are_accepted(tmp_path, wavs):
@@ -171,3 +183,16 @@ def test_damaged_feature_cache_is_named_and_rebuilt(tmp_path, monkeypatch, how):
         again = pipeline._cached("mel_rms", {"x": 1}, ["a.wav"], [], compute)
     assert len(calls) == 2 and again[0].tolist() == first[0].tolist()
     assert pipeline._cached("mel_rms", {"x": 1}, ["a.wav"], [], compute) and len(calls) == 2  # healthy again
+
+
+def test_relative_data_path_is_stored_absolute_for_resume(tmp_path, monkeypatch, wavs):
+    import json
+
+    (tmp_path / "work").mkdir()
+    _write(tmp_path / "work", HEADER + _rows(wavs))
+    monkeypatch.chdir(tmp_path / "work")
+    assert train.main(["--model", "text_bilstm_att", "--data", "m.csv", "--epochs", "1", "--out", "run", "--quiet"]) == 0
+    stored = json.loads((tmp_path / "work" / "run" / "config.json").read_text())["arguments"]["data"]
+    assert stored == str((tmp_path / "work" / "m.csv").resolve())
+    monkeypatch.chdir(tmp_path)  # elsewhere: resuming a finished run is a no-op, and finds its manifest
+    assert train.main(["--resume", str(tmp_path / "work" / "run"), "--quiet"]) == 0

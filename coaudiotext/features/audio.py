@@ -741,7 +741,8 @@ def _run(paths, sample_rate, batch_size, progress, compute, what):
 
     def indexed(i, waveform):
         outputs = compute(waveform)
-        return (i,) + (tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,))
+        peak = tf.reduce_max(tf.abs(waveform)) if waveform.shape.rank else tf.constant(0.0)
+        return (i, peak) + (tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,))
 
     # Per-utterance maps in parallel beat padded batches here (no padding waste); batch only to hand over.
     # ignore_errors drops an element whose decode or features fail; its index is then missing below.
@@ -765,10 +766,15 @@ def _run(paths, sample_rate, batch_size, progress, compute, what):
         if bar is not None:
             bar.close()
     if not chunks:
-        parts = [np.zeros((0,), np.int64)]
+        parts = [np.zeros((0,), np.int64), np.zeros((0,), np.float32)]
     else:
         parts = [np.concatenate(column, axis=0) for column in zip(*chunks)]
-    got, arrays = parts[0], parts[1:]
+    got, peaks, arrays = parts[0], parts[1], parts[2:]
+    silent = [paths[i] for i, peak in zip(got.tolist(), peaks.tolist()) if peak == 0.0]
+    if silent:
+        shown = ", ".join(silent[:5]) + (f" and {len(silent) - 5} more" if len(silent) > 5 else "")
+        warnings.warn(f"{len(silent)} audio file(s) are silent (every sample is 0): {shown}. Their features "
+                      "carry no speech; check the recordings.", UserWarning, stacklevel=3)
     finite = np.ones(len(got), bool)
     for array in arrays:
         finite &= np.isfinite(array.reshape(len(got), -1)).all(axis=1)
