@@ -186,14 +186,3 @@ def test_cli_summary(folds, capsys):
     assert summary["splits"]["val"]["kept"] == 4 and sum(summary["splits"]["val"]["class_counts"]) == 4
     assert F.main([str(folds), "--fold", "9"]) == 1
     assert "fold09 not found" in capsys.readouterr().err
-
-
-def test_cli_help_does_not_import_keras():
-    code = (
-        "import sys\n"
-        "from coaudiotext.data import iemocap_folds\n"
-        "try:\n    iemocap_folds.main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print('HEAVY', sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'torch')))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "--fix-video-drop" in out and "HEAVY []" in out

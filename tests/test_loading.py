@@ -25,7 +25,6 @@ def test_import_coaudiotext_does_not_import_keras():
     assert out.stdout.split() == ["False", "False"]
 
 
-@pytest.mark.skipif(not (WEIGHTS / "mha_a_t.keras").exists(), reason="shipped weights missing")
 @pytest.mark.parametrize("order", ["coaudiotext first", "keras first"])
 def test_keras_load_model_works_after_import_coaudiotext(order):
     imports = "import coaudiotext, keras" if order == "coaudiotext first" else "import keras, coaudiotext"
@@ -37,8 +36,7 @@ def test_keras_load_model_works_after_import_coaudiotext(order):
 
 def test_without_coaudiotext_keras_cannot_load_the_file():
     """The registration is what makes loading work (so the test above can fail)."""
-    if not (WEIGHTS / "mha_a_t.keras").exists():
-        pytest.skip("shipped weights missing")
+    assert (WEIGHTS / "mha_a_t.keras").exists(), "the shipped weights are part of the repository"
     out = _run("import keras; keras.saving.load_model('weights/mha_a_t.keras')")
     assert out.returncode != 0
     assert "hard_sigmoid_keras21" in out.stderr or "coaudiotext" in out.stderr
