@@ -147,8 +147,15 @@ def test_torch_reduce_lr_on_plateau_rule():
 
 
 # ------------------------------------------------------------------------------------------- CLI
-
-
+def test_help_does_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from coaudiotext import protocol\n"
+        "try:\n    protocol.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('HEAVY', sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'torch')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out
     assert "--fast" in out and "other way round" in out and "coaudiotext's choice" in out
 
 
