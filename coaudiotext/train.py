@@ -331,6 +331,9 @@ def train(
                 verbose=verbose,
             )
     except KeyboardInterrupt:  # Ctrl-C: the finished epochs are already saved, atomically
+        # TensorFlow objects whose construction the signal cut short fail in their finalisers once this frame is
+        # released ("Exception ignored in ... _TFShouldUseHelper"); that noise would bury the message below.
+        sys.unraisablehook = lambda unraisable: None
         done = json.loads((run_dir / "state.json").read_text())["epoch"] if (run_dir / "state.json").exists() else 0
         print(f"\n[coaudiotext] interrupted: {done} finished epoch(s) are saved in {run_dir} "
               f"(last.keras, state.json); continue with --resume {run_dir}", file=sys.stderr)
@@ -601,4 +604,11 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if code == 130:
+        # Interrupted mid-step: everything worth keeping is already on disk (atomic writes). Skip the interpreter's
+        # teardown, where TensorFlow's finalisers of half-built graph objects can print spurious tracebacks.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(code)
