@@ -259,6 +259,25 @@ def _custom_plan(scripts, voices, seed):
     return plan, speakers
 
 
+def _render_workers(num_jobs):
+    """Processes that render a corpus: `$COAUDIOTEXT_RENDER_WORKERS`, else one per CPU (at most 4) for
+    corpora of 400+ utterances (below that, starting the processes costs more than it saves)."""
+    value = os.environ.get("COAUDIOTEXT_RENDER_WORKERS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"Expected COAUDIOTEXT_RENDER_WORKERS to be a positive integer. Received: {value!r}")
+        return min(int(value), max(num_jobs, 1))
+    return 1 if num_jobs < 400 else max(1, min(4, os.cpu_count() or 1))
+
+
+def _render_job(job):
+    """Renders one utterance and writes its wav atomically; returns its pitch ratio (NaN when not asked)."""
+    text, voice, rate, pitch, pitch_range, path, with_ratio = job
+    samples, sample_rate = render(text, voice, rate=rate, pitch=pitch, pitch_range=pitch_range)
+    atomic_write_bytes(pathlib.Path(path), _wav_bytes(samples, sample_rate))
+    return pitch_ratio(samples, sample_rate) if with_ratio else float("nan")
+
+
 def _wav_bytes(samples, sample_rate):
     import soundfile
 
@@ -331,19 +350,33 @@ def build_demo_corpus(out_dir, scripts=None, voices=None, seed=0, split=None, si
 
     from tqdm.auto import tqdm
 
-    rows, counters = [], {}
-    for spk, text, label, row_split in tqdm(plan, desc="rendering demo corpus", unit="utt", disable=not progress,
-                                             leave=False):
-        samples, sample_rate = render(text + PUNCTUATION[label], spk.voice, rate=spk.rate, pitch=spk.pitch,
-                                      pitch_range=spk.pitch_range)
+    jobs, rows, counters = [], [], {}
+    for spk, text, label, row_split in plan:
         index = counters[spk.speaker] = counters.get(spk.speaker, -1) + 1
         relative = f"audio/{spk.speaker}/{index:04d}.wav"
-        atomic_write_bytes(out_dir / relative, _wav_bytes(samples, sample_rate))
-        row = dict(zip(MANIFEST_COLUMNS, (relative, text, label, spk.speaker, split or row_split)))
-        if pitch_ratios:
-            ratio = pitch_ratio(samples, sample_rate)
+        jobs.append((text + PUNCTUATION[label], spk.voice, spk.rate, spk.pitch, spk.pitch_range,
+                     str(out_dir / relative), pitch_ratios))
+        rows.append(dict(zip(MANIFEST_COLUMNS, (relative, text, label, spk.speaker, split or row_split))))
+    workers = _render_workers(len(jobs))
+    bar = tqdm(total=len(jobs), desc=f"rendering demo corpus ({workers} process{'es' if workers > 1 else ''})",
+               unit="utt", disable=not progress, leave=False)
+    if workers == 1:
+        ratios = [bar.update() or _render_job(job) for job in jobs]
+    else:
+        import concurrent.futures
+        import multiprocessing
+
+        # spawn, not fork: the caller may hold TensorFlow's threads. Each worker has its own espeak-ng engine;
+        # rendering is bit-exact per utterance, so the bytes do not depend on the number of workers.
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            ratios = []
+            for ratio in pool.map(_render_job, jobs, chunksize=16):
+                ratios.append(ratio)
+                bar.update()
+    bar.close()
+    if pitch_ratios:
+        for row, ratio in zip(rows, ratios):
             row["pitch_ratio"] = "" if not np.isfinite(ratio) else f"{ratio:.4f}"
-        rows.append(row)
     atomic_write_text(out_dir / "speakers.csv", _csv_text(("speaker", "voice", "pitch", "rate", "pitch_range"),
                       [(s.speaker, s.voice, s.pitch, s.rate, s.pitch_range) for s in speakers]))
     manifest = out_dir / "manifest.csv"
