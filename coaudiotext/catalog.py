@@ -30,5 +30,10 @@ CATALOG = {
     'tva_cross': 'Tri-modal cross-attention: six ordered MHAs, [std, mean] pooling (seed 003, IEMOCAP)',
     'tva_self_at': 'Self-attention (seed 003) over speech and text: BiGRU + MHA per modality, [std, mean] pooling',
     'tva_cross_at': 'Cross-attention (seed 003) between speech and text: text<-audio and audio<-text MHAs',
+    'ser_mmoe': 'SER-MMoE: phone/MFCC/wav2vec conv-BiLSTM-attention experts gated by GE2E, per-language tower (seed 004)',
+    'ser_mmoe_ge2e': "SER-MMoE's GE2E expert alone: per-language gate and BatchNorm tower on 256-d GE2E embeddings",
+    'ser_phone': 'SER-MMoE single-branch baseline: phone conv-BiLSTM-attention + BatchNorm tower (seed 004)',
+    'ser_mfcc': 'SER-MMoE single-branch baseline: mfcc conv-BiLSTM-attention + BatchNorm tower (seed 004)',
+    'ser_wav2vec': 'SER-MMoE single-branch baseline: wav2vec conv-BiLSTM-attention + BatchNorm tower (seed 004)',
 }
 """key -> description, in registry order."""

@@ -93,6 +93,7 @@ _FAMILY_MODULES = (
     "coaudiotext.models.crossmodal_transformer",
     "coaudiotext.models.rsa_cfn",
     "coaudiotext.models.self_cross_attn",
+    "coaudiotext.models.ser_mmoe",
 )
 
 
