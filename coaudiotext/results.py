@@ -6,7 +6,8 @@
 
 Protocol (the same for every model): the default demo corpus (seed 0), the key's
 original optimiser settings (tutorial models: Adam 5e-4, epsilon 1e-8, batch 16; the
-pretrained-feature models use their `demo_learning_rate`), `--epochs` epochs (default 12),
+pretrained-feature models use their `demo_learning_rate`), `--epochs` epochs (default: each
+key's `demo_epochs`, the epochs `python -m coaudiotext.train --model <key>` runs on the demo corpus),
 seed 0, the checkpoint with the best validation macro-F1 (the `val` split: training
 voices, other training scripts), reported on the `test` split (unseen voices *and*
 unseen scripts). Test is never used for selection.
@@ -133,7 +134,7 @@ def render_table(results):
 
     lines = [
         "| model | key | inputs | params (demo shapes) | test WA (acc) | test UA | test macro-F1 | test weighted-F1 | "
-        "test tune acc | handwritten WA | handwritten macro-F1 | best epoch | s/epoch | tutorial on ProSem: acc (macro-F1) |",
+        "test tune acc | handwritten WA | handwritten macro-F1 | best epoch / epochs | s/epoch | tutorial on ProSem: acc (macro-F1) |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     order = [k for k in MODELS if k in results]
@@ -149,7 +150,7 @@ def render_table(results):
             f"| {spec.description}{marker} | `{key}` | {' + '.join(spec.inputs)} | {row['parameters']:,} | "
             f"{test['accuracy']:.3f} | {test['ua']:.3f} | {test['macro_f1']:.3f} | {test['weighted_f1']:.3f} | "
             f"{'–' if tune is None else f'{tune:.3f}'} | {hand_cells} | "
-            f"{row['best_epoch']} | {row.get('seconds_per_epoch', float('nan')):.1f} | {TUTORIAL_REPORTED.get(key, '–')} |"
+            f"{row['best_epoch']} / {row.get('epochs', '?')} | {row.get('seconds_per_epoch', float('nan')):.1f} | {TUTORIAL_REPORTED.get(key, '–')} |"
         )
     return "\n".join(lines)
 
@@ -157,11 +158,11 @@ def render_table(results):
 def render_note(payload):
     protocol, results = payload["protocol"], payload["models"]
     minutes = sum(r["train_seconds"] for r in results.values()) / 60
-    epochs = sorted({r.get("epochs", protocol["epochs"]) for r in results.values()})
     load = protocol.get("load")
     load_note = f" (1-min load average at the start: {load})" if load else ""
-    return (f"\n_Protocol: `python -m coaudiotext.results --epochs {'/'.join(map(str, epochs))} --seed {protocol['seed']}` "
-            f"on the `{protocol['data']}` corpus ({_split_sizes(payload)} utterances); checkpoint with the best "
+    return (f"\n_Protocol: `python -m coaudiotext.results --seed {protocol['seed']}` (tutorial models, each key's "
+            f"demo epochs) and `python -m coaudiotext.results --models pretrained --epochs 2 --seed {protocol['seed']}` "
+            f"(†), epochs per row in the table, on the `{protocol['data']}` corpus ({_split_sizes(payload)} utterances); checkpoint with the best "
             f"validation macro-F1 (split `val`: training voices, scripts not in train); metrics on the `test` split "
             f"(unseen voices, unseen generated scripts, each with at least one word held out of the training lexicon) "
             f"and on `handwritten` (the 210 hand-written scripts, unseen voices; never trained on). *tune acc* = rising "
@@ -210,7 +211,9 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=list(TUTORIAL_KEYS),
                         help="registry keys to (re)train (default: the tutorial models); 'pretrained' = every "
                              "model over pretrained-encoder features")
-    parser.add_argument("--epochs", type=int, default=12, help="epochs for every model (default 12, the demo default of the tutorial models)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs for every model (default: each key's demo_epochs, what "
+                             "`python -m coaudiotext.train --model KEY` runs on the demo corpus)")
     parser.add_argument("--encoders-dir", default="weights/encoders",
                         help="where the tiny random-weight stand-in encoders are created (default weights/encoders)")
     parser.add_argument("--data", default="demo", help="corpus (default demo)")
@@ -236,6 +239,7 @@ def main(argv=None):
     if "pretrained" in args.models:
         args.models = [k for k in args.models if k != "pretrained"] + list(PRETRAINED_KEYS)
 
+    from coaudiotext.models import get_spec
     from coaudiotext.train import train
 
     weights = pathlib.Path(args.weights_dir)
@@ -253,15 +257,16 @@ def main(argv=None):
         overrides = None
         if key in MARKED_KEYS:
             overrides = feature_overrides(key, tiny_encoders(args.encoders_dir, args.data))
-        row = train(key, data=args.data, out=run_dir, epochs=args.epochs, seed=args.seed, verbose=2,
+        epochs = args.epochs or get_spec(key).train.demo_epochs
+        row = train(key, data=args.data, out=run_dir, epochs=epochs, seed=args.seed, verbose=2,
                     feature_overrides=overrides)
         shutil.copyfile(run_dir / "best.keras", weights / f"{key}.keras")
         row = {k: v for k, v in row.items() if k in ("parameters", "best_epoch", "seconds_per_epoch", "train_seconds",
                                                      "selection", "validation", "test", "val", "extra")}
-        row["epochs"] = args.epochs
+        row["epochs"] = epochs
         results[key] = row
         payload = {
-            "protocol": {"data": args.data, "epochs": args.epochs, "seed": args.seed,
+            "protocol": {"data": args.data, "epochs": args.epochs or "demo_epochs of each key", "seed": args.seed,
                          "selection": "best validation macro-F1 (split 'val')",
                          "reported": "splits 'test' (unseen voices, scripts and words) and 'handwritten'",
                          "cpu_count": os.cpu_count(), "sizes": split_sizes(args.data), "load": load},
