@@ -6,6 +6,20 @@
 Prints the predicted label and the probability of every class (`--json` for
 machine-readable output). Models that need no text ignore `--text`; models that
 need it refuse to run without it.
+
+**What the probabilities are.** The model's softmax over the classes it was trained
+on: they sum to 1 for *any* input, a chirp or silence as well as a sentence, so a
+probability of 1.0 says which class the model prefers, not that the input is speech
+or like its training data.
+
+**Notes.** Before the model runs, the inputs are checked and each finding is printed
+on stderr as `note: ...` (a `UserWarning` from `predict`, a `notes` list with
+`--json`): a transcript longer than the text window (`text_notes`), and audio far
+from ordinary speech (`audio_notes`, the cheap signal checks of
+`coaudiotext.features.speech_check`: silent or near-silent, too short, much longer
+than the model's audio window, clipped, no voiced frames at 60-500 Hz, energy in one
+narrow band like a tone or a sweep, a steady sound that never changes). No note does
+not mean in-domain: a human voice is far from the demo's espeak-ng voices and passes.
 """
 
 from __future__ import annotations
@@ -19,7 +33,8 @@ import zipfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-__all__ = ["read_metadata", "load_trained", "check_inputs", "predict", "text_notes", "main"]
+__all__ = ["read_metadata", "load_trained", "check_inputs", "predict", "text_notes", "audio_window", "audio_notes",
+           "main"]
 
 
 def read_metadata(path):
@@ -84,10 +99,53 @@ def text_notes(metadata, text):
     return notes
 
 
+def audio_window(metadata):
+    """`(seconds, end, input_name)`: how much audio the model of `metadata` reads and which end of a longer
+    file it keeps (`"last"` for mel + RMS, `"first"` for MFCC and wav2vec2), for its shortest audio input;
+    `seconds` is None for an input with no limit (pooled wav2vec2 features). None for a model without audio."""
+    from coaudiotext.features import audio as settings_of
+
+    windows = []
+    for name, settings in metadata["features"].items():
+        kind = settings["feature"]
+        if kind == "mel_rms":
+            frames = settings.get("max_frames", settings_of.MAX_FRAMES)
+            rate = settings.get("sample_rate", settings_of.SAMPLE_RATE)
+            windows.append((frames * settings_of.HOP_LENGTH / rate, "last", name))
+        elif kind == "mfcc":
+            frames = settings.get("max_frames", settings_of.MFCC_MAX_FRAMES)
+            rate = settings.get("sample_rate", settings_of.MFCC_SAMPLE_RATE)
+            windows.append((frames * settings_of.MFCC_HOP_LENGTH / rate, "first", name))
+        elif kind == "pretrained_audio":
+            rate = settings.get("sr", 16000)
+            samples = settings.get("max_samples")
+            if not samples and settings.get("max_frames"):
+                samples = settings["max_frames"] * 320  # wav2vec2's frame step
+            windows.append((samples / rate if samples else None, "first", name))
+    if not windows:
+        return None
+    return min(windows, key=lambda window: float("inf") if window[0] is None else window[0])
+
+
+def audio_notes(metadata, audio):
+    """Notes on how far the audio file `audio` is from ordinary speech (`coaudiotext.features.speech_check`,
+    against the window of `audio_window(metadata)`); empty for ordinary speech and for models without audio."""
+    from coaudiotext.features.speech_check import speech_check
+
+    window = audio_window(metadata)
+    if window is None:
+        return []
+    seconds, end, _ = window
+    return speech_check(audio, window_seconds=seconds, window_end=end)
+
+
 def predict(weights, audio, text=None):
     """Returns `(label, {class: probability})` for one wav file (and transcript).
 
-    A transcript longer than the model's text window is cut as in training; a `UserWarning` says so.
+    The probabilities are the model's softmax over the classes it was trained on: they sum to 1 for any
+    input and do not say whether the input is speech or like the training data. Each note on the inputs is
+    emitted as a `UserWarning`: a transcript longer than the model's text window (cut as in training,
+    `text_notes`) and audio far from ordinary speech (silence, a tone, noise, clipping, ...: `audio_notes`).
     """
     import warnings
 
@@ -96,7 +154,8 @@ def predict(weights, audio, text=None):
     from coaudiotext.data.manifest import Manifest
     from coaudiotext.data.pipeline import build_features
 
-    notes = check_inputs(read_metadata(weights), audio, text)
+    metadata = read_metadata(weights)
+    notes = check_inputs(metadata, audio, text) + audio_notes(metadata, audio)
     model, metadata = load_trained(weights)
     for note in notes:
         warnings.warn(note, UserWarning, stacklevel=2)
@@ -163,17 +222,21 @@ def main(argv=None):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
             label, probabilities = predict(args.weights, args.audio, args.text)
-        for warning in caught:
-            print(f"note: {warning.message}", file=sys.stderr)
+        notes = [str(warning.message) for warning in caught]
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"label": label, "probabilities": probabilities}, indent=2))
+        print(json.dumps({"label": label, "probabilities": probabilities, "notes": notes}, indent=2))
     else:
         print(f"label: {label}")
         for name, p in sorted(probabilities.items(), key=lambda item: -item[1]):
             print(f"  {name:<6}{p:.4f}")
+        print(f"probabilities: the model's softmax over the {len(probabilities)} classes it was trained on; they "
+              "sum to 1 for any input, so they do not say whether the input is speech or like the training data"
+              + (" (see the notes above)" if notes else ""))
     return 0
 
 
