@@ -21,7 +21,7 @@ _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 __version__ = "0.1.0"
 __all__ = ["load_model", "register_custom_objects", "__version__"]
 
-_REGISTERING_MODULES = ("coaudiotext.layers", "coaudiotext.features.audio")
+_REGISTERING_MODULES = ("coaudiotext.layers", "coaudiotext.features.audio", "coaudiotext.encoders")
 
 
 def register_custom_objects():
