@@ -155,6 +155,12 @@ def render_table(results):
     return "\n".join(lines)
 
 
+def _row_loads(results):
+    """`; <key> under load (...)` for rows whose training shared the CPU (their `load` field)."""
+    loaded = [f"`{key}` {row['load']}" for key, row in results.items() if row.get("load")]
+    return ("; trained while other jobs shared the CPU (1-min load average): " + ", ".join(loaded)) if loaded else ""
+
+
 def render_note(payload):
     protocol, results = payload["protocol"], payload["models"]
     minutes = sum(r["train_seconds"] for r in results.values()) / 60
@@ -167,7 +173,8 @@ def render_note(payload):
             f"(unseen voices, unseen generated scripts, each with at least one word held out of the training lexicon) "
             f"and on `handwritten` (the 210 hand-written scripts, unseen voices; never trained on). *tune acc* = rising "
             f"(`yn`, `r`) vs non-rising accuracy from the test confusion matrix. Training wall time of the whole table: "
-            f"{minutes:.1f} min on a {protocol.get('cpu_count', os.cpu_count())}-core CPU{load_note} (s/epoch = median). "
+            f"{minutes:.1f} min on a {protocol.get('cpu_count', os.cpu_count())}-core CPU{load_note} (s/epoch = median)"
+            f"{_row_loads(results)}. "
             f"† over features of tiny **random-weight** encoders (`weights/encoders/`, nothing pretrained can be "
             f"downloaded here) and 100 MFCC frames: these rows only show that the path runs end to end; they say "
             f"nothing about the architectures._")
@@ -264,6 +271,9 @@ def main(argv=None):
         row = {k: v for k, v in row.items() if k in ("parameters", "best_epoch", "seconds_per_epoch", "train_seconds",
                                                      "selection", "validation", "test", "val", "extra")}
         row["epochs"] = epochs
+        load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+        if load_after > 1.5 * (os.cpu_count() or 1):  # the epochs' s/epoch are not idle-machine figures
+            row["load"] = f"{load_after:.1f} at the end"
         results[key] = row
         payload = {
             "protocol": {"data": args.data, "epochs": args.epochs or "demo_epochs of each key", "seed": args.seed,

@@ -133,6 +133,8 @@ SPECS = {
         source="CoAudioText tutorial §6, (5) CA (validate_speech_self_text_self_ca_mod)",
         tutorial="tutorials/06_cross_attention.py",
         description="Cross-attention exchange between speech and text (CA)",
-        train=TrainSettings(),
+        # 24 demo epochs: validation macro-F1 still rises after 12 (best epoch 20 of 24: test macro-F1
+        # 0.876 -> 0.897, handwritten 0.839 -> 0.845 against the 12-epoch run).
+        train=TrainSettings(demo_epochs=24),
     ),
 }
