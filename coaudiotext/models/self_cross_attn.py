@@ -419,7 +419,7 @@ def tva_cross_at(audio_shape=(200, 129), text_shape=(80, 43), **flags):
 # runs a fixed number of epochs, so `epochs` is a cap, not the original's number.
 _SEED003_TRAIN = TrainSettings(optimizer="adam", learning_rate=1e-3, epsilon=1e-8, batch_size=32, epochs=100)
 _SOURCE = "Seed 003, smartcameras/SelfCrossAttn"
-_TUTORIAL = "tutorials/12_self_vs_cross_attention (planned)"
+_TUTORIAL = "tutorials/12_self_vs_cross_attention.py"
 
 SPECS = {
     "tva_self": ModelSpec(

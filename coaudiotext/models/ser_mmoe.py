@@ -560,7 +560,7 @@ def _settings(language):
 
 
 _SOURCE = "Seed 004, hannawong/Speech-Emotion-Recognition, SER_mmoe"
-_TUTORIAL = "tutorials/13_ser_mmoe (planned)"
+_TUTORIAL = "tutorials/13_ser_mmoe.py"
 _BRANCH_DEFAULTS = {"phone": (250, 230), "mfcc": (250, 24), "wav2vec": (250, 512)}
 
 SPECS = {
