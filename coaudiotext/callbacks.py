@@ -19,7 +19,11 @@ import numpy as np
 
 from coaudiotext.metrics import classification_metrics
 
-__all__ = ["F1Callback", "BestCheckpoint", "atomic_save_model"]
+__all__ = ["F1Callback", "BestCheckpoint", "atomic_save_model", "random_state", "set_random_state",
+           "read_resume_state", "RESUME_ENTRY"]
+
+RESUME_ENTRY = "coaudiotext_resume.json"
+"""Name of the resume state inside `last.keras` (a zip): epoch, best value, history and random states."""
 
 
 def _predict_classes(model, data, batch_size):
@@ -82,13 +86,15 @@ class F1Callback(keras.callbacks.Callback):
                 logs[self.prefix + key] = metrics[key]
 
 
-def atomic_save_model(model, path, metadata=None):
+def atomic_save_model(model, path, metadata=None, resume_state=None):
     """Saves `model` to `path` (`.keras`) atomically, optionally embedding `metadata`.
 
     The model is written to a temporary file in the same folder and renamed, so an
     interrupted save never leaves a broken file. `metadata` (a JSON-able dict: labels,
     feature settings, model key) is stored inside the `.keras` zip as
-    `coaudiotext.json`; `coaudiotext.predict.load_trained` reads it back.
+    `coaudiotext.json`; `coaudiotext.predict.load_trained` reads it back. `resume_state`
+    (a JSON-able dict) is stored as `RESUME_ENTRY`, in the same atomic file as the weights
+    and optimizer state it belongs to; `read_resume_state` reads it back.
     """
     import zipfile
 
@@ -97,14 +103,89 @@ def atomic_save_model(model, path, metadata=None):
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
     try:
         model.save(tmp)
-        if metadata is not None:
+        if metadata is not None or resume_state is not None:
             with zipfile.ZipFile(tmp, "a") as archive:
-                archive.writestr("coaudiotext.json", json.dumps(metadata, indent=2, sort_keys=True))
+                if metadata is not None:
+                    archive.writestr("coaudiotext.json", json.dumps(metadata, indent=2, sort_keys=True))
+                if resume_state is not None:
+                    archive.writestr(RESUME_ENTRY, json.dumps(resume_state))
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def read_resume_state(path):
+    """The resume state embedded in a `.keras` file by `BestCheckpoint`, or None (older runs, other files)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if RESUME_ENTRY not in archive.namelist():
+                return None
+            return json.loads(archive.read(RESUME_ENTRY))
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
+
+
+def _seed_states(model):
+    """The state variables of `model`'s `SeedGenerator`s (dropout masks), in layer order.
+
+    `model.variables` holds them besides the weights; `.keras` files keep only the weights
+    (and the optimizer), so a reloaded model would draw new dropout masks."""
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+def random_state(model):
+    """Every random state the next epoch of `model` depends on, as a JSON-able dict.
+
+    The states of the model's `SeedGenerator`s (dropout and recurrent-dropout masks), of Keras'
+    global `SeedGenerator` (if one was made), of Python's `random` and of NumPy's global generator.
+    The optimizer state is not here: `.keras` files keep it. The data order is not here either:
+    `coaudiotext.train` derives each epoch's order from (seed, epoch). `set_random_state` restores it.
+    """
+    import random
+
+    from keras.src.backend.common import global_state
+
+    state = {"seed_generators": [np.asarray(v.numpy()).tolist() for v in _seed_states(model)]}
+    generator = global_state.get_global_attribute("global_seed_generator")
+    if generator is not None:
+        state["global_seed_generator"] = np.asarray(generator.state.numpy()).tolist()
+    version, internal, gauss = random.getstate()
+    state["python"] = [version, list(internal), gauss]
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    state["numpy"] = [kind, keys.tolist(), int(position), int(has_gauss), float(cached)]
+    return state
+
+
+def set_random_state(model, state):
+    """Restores a `random_state(model)` into `model` (the same architecture) and the global generators.
+
+    Returns the number of seed generators restored; raises ValueError when `model` has a different number of them.
+    """
+    import random
+
+    variables = _seed_states(model)
+    saved = state.get("seed_generators", [])
+    if len(saved) != len(variables):
+        raise ValueError(f"The saved random state has {len(saved)} seed generator(s) but the model has "
+                         f"{len(variables)}: it belongs to another model.")
+    for variable, value in zip(variables, saved):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+    if "global_seed_generator" in state:
+        from keras.src.random.seed_generator import global_seed_generator  # made on demand
+
+        global_seed_generator().state.assign(np.asarray(state["global_seed_generator"], dtype="uint32"))
+    if "python" in state:
+        version, internal, gauss = state["python"]
+        random.setstate((version, tuple(internal), gauss))
+    if "numpy" in state:
+        kind, keys, position, has_gauss, cached = state["numpy"]
+        np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
+    return len(variables)
 
 
 class BestCheckpoint(keras.callbacks.Callback):
@@ -116,12 +197,21 @@ class BestCheckpoint(keras.callbacks.Callback):
         mode: str. `"max"` or `"min"`.
         metadata: dict or None. Embedded in every saved `.keras` file.
         initial_best: float or None. Best value so far (when resuming).
+        initial_best_epoch: int or None. Its epoch (1-based).
+        initial_history: list of dict or None. Logs of the epochs before (when resuming), each with its 0-based
+            `"epoch"`.
+        extra_state: dict or None. JSON-able settings stored with every resume state (e.g. the seed).
 
-    After each epoch `state.json` records the epoch, the best value and epoch, so
+    After each epoch, `last.keras` holds the weights, the optimizer state and (entry
+    `RESUME_ENTRY`) the resume state: epoch, best value and epoch, the logs of every epoch
+    so far and `random_state(model)`. That one atomic file is the commit of the epoch:
+    a run killed at any moment (even `kill -9` between two files) resumes from a consistent
+    epoch. `state.json` repeats epoch and best for people and scripts, so
     `python -m coaudiotext.train --resume RUN_DIR` continues where training stopped.
     """
 
-    def __init__(self, directory, monitor="val_macro_f1", mode="max", metadata=None, initial_best=None, initial_best_epoch=None):
+    def __init__(self, directory, monitor="val_macro_f1", mode="max", metadata=None, initial_best=None,
+                 initial_best_epoch=None, initial_history=None, extra_state=None):
         super().__init__()
         if mode not in ("max", "min"):
             raise ValueError(f"Expected mode to be one of {{'max', 'min'}}. Received: mode={mode!r}")
@@ -131,6 +221,8 @@ class BestCheckpoint(keras.callbacks.Callback):
         self.metadata = metadata
         self.best = initial_best
         self.best_epoch = initial_best_epoch
+        self.history = [dict(row) for row in (initial_history or [])]
+        self.extra_state = dict(extra_state or {})
 
     def _improved(self, value):
         if self.best is None:
@@ -148,7 +240,8 @@ class BestCheckpoint(keras.callbacks.Callback):
         if self._improved(value):
             self.best, self.best_epoch = value, epoch + 1
             atomic_save_model(self.model, self.directory / "best.keras", self.metadata)
-        atomic_save_model(self.model, self.directory / "last.keras", self.metadata)
+        row = {"epoch": epoch, **{key: _plain(value) for key, value in logs.items() if key != "epoch"}}
+        self.history = [r for r in self.history if r.get("epoch", -1) < epoch] + [row]
         state = {
             "epoch": epoch + 1,
             "monitor": self.monitor,
@@ -156,7 +249,17 @@ class BestCheckpoint(keras.callbacks.Callback):
             "best": self.best,
             "best_epoch": self.best_epoch,
         }
+        resume = {**state, **self.extra_state, "history": self.history, "random": random_state(self.model)}
+        atomic_save_model(self.model, self.directory / "last.keras", self.metadata, resume_state=resume)
         _atomic_write_text(self.directory / "state.json", json.dumps(state, indent=2))
+
+
+def _plain(value):
+    """A log value as JSON keeps it (floats exactly: JSON round-trips Python floats)."""
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        return value
+    array = np.asarray(value)
+    return array.item() if array.ndim == 0 else array.tolist()
 
 
 def _atomic_write_text(path, text):

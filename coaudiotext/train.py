@@ -11,6 +11,15 @@ Every run writes a run directory: `config.json` (the command and every setting),
 validation split by `--monitor`, never on test), `last.keras` + `state.json`
 (for `--resume`), `metrics.json` (val and test metrics of the best model),
 `confusion_matrix.png` and `history.png`.
+
+Resuming is exact: a run stopped at any moment (Ctrl-C, `kill -9`, a crash) and continued with
+`--resume` gives the same per-epoch losses and the same final weights, bit for bit, as an
+uninterrupted run with the same seed. Each epoch's commit is one atomic `last.keras`: weights,
+optimizer state (Adam moments and step) and a resume state (epoch, best, the logs so far, the
+dropout `SeedGenerator` states and Python's and NumPy's generator states); the data order of
+epoch e is a pure function of `--seed` and e (`_epoch_orders`). Measured on CPU
+(`tests/test_resume_exact.py`). Not measured on a GPU, where nondeterministic kernels (cuDNN) may
+make even two uninterrupted runs differ; resuming saves and restores the same state there.
 """
 
 from __future__ import annotations
@@ -178,12 +187,15 @@ def train(
     are builder flags such as `{"recurrent_activation": "sigmoid"}`; `feature_overrides`
     are `{input_name: {setting: value}}` (see `coaudiotext.data.pipeline.FEATURE_KINDS`).
     `verbose` is Keras' fit verbosity (feature progress bars only at 1; 2 = one line per epoch); `report`
-    prints the data sizes and the final val/test metrics.
+    prints the data sizes and the final val/test metrics. `resume` (a run directory) continues an interrupted
+    run exactly where its last finished epoch ended (see the module docstring); every other argument is then
+    read from its `config.json`. The splits are checked for leakage first (`_check_leakage`: one warning per
+    kind of shared audio, script or speaker; val identical to test is an error).
     """
     import keras
     import numpy as np
 
-    from coaudiotext.callbacks import BestCheckpoint, F1Callback
+    from coaudiotext.callbacks import BestCheckpoint, F1Callback, read_resume_state, set_random_state
     from coaudiotext.data import resolve_data
     from coaudiotext.data.pipeline import build_features, encode_labels, input_config, make_dataset
     from coaudiotext.evaluate import evaluate_arrays
@@ -194,9 +206,13 @@ def train(
         run_dir = pathlib.Path(resume)
         config = json.loads((run_dir / "config.json").read_text())
         state_path = run_dir / "state.json"
-        if not state_path.exists():
-            raise FileNotFoundError(f"{state_path} not found: {run_dir} has no finished epoch to resume from.")
-        state = json.loads(state_path.read_text())
+        # The resume state inside last.keras is the commit of an epoch (weights, optimizer and random states in one
+        # atomic file); state.json, written just after it, can be one epoch behind after a kill -9 between the two.
+        state = read_resume_state(run_dir / "last.keras") if (run_dir / "last.keras").exists() else None
+        if state is None:
+            if not state_path.exists():
+                raise FileNotFoundError(f"{state_path} not found: {run_dir} has no finished epoch to resume from.")
+            state = json.loads(state_path.read_text())  # saved before exact resume: weights + optimizer only
         args = config["arguments"]
         model, data, epochs, batch_size = args["model"], args["data"], args["epochs"], args["batch_size"]
         learning_rate, seed, monitor = args["learning_rate"], args["seed"], args["monitor"]
@@ -246,7 +262,7 @@ def train(
         train_rows, val_rows = _carve_validation(train_rows, val_fraction, seed)
         validation_note = f"{val_fraction:.0%} of 'train' (stratified, seed {seed}); the manifest has no {val_split!r} split"
     test_rows = manifest.split(test_split) if test_split in manifest.splits else None
-    _check_splits(manifest, train_rows, val_rows, test_rows, class_names, val_split, test_split, batch_size)
+    _check_splits(manifest, train_rows, val_rows, test_rows, class_names, val_split, test_split, batch_size, report)
     if resume is None and out and not overwrite:
         finished = [name for name in ("metrics.json", "state.json", "best.keras") if (pathlib.Path(out) / name).exists()]
         if finished:
@@ -291,8 +307,15 @@ def train(
 
     # Model
     if state is not None:
-        net = keras.saving.load_model(run_dir / "last.keras")
+        net = keras.saving.load_model(run_dir / "last.keras")  # weights and optimizer state (Adam moments, step)
         initial_epoch = state["epoch"]
+        if "random" not in state:
+            import warnings
+
+            warnings.warn(f"{run_dir / 'last.keras'} has no saved random state (a run of an older coaudiotext): "
+                          "the resumed epochs draw other dropout masks than an uninterrupted run would.",
+                          UserWarning, stacklevel=2)
+        _restore_history(run_dir / "history.csv", state.get("history"), initial_epoch)
     else:
         shapes = {name: x_train[name].shape[1:] for name in spec.inputs}
         net = spec.builder(num_classes=len(class_names), **input_shapes(model, **shapes), **model_flags)
@@ -312,7 +335,9 @@ def train(
         F1Callback(make_dataset(x_val, y_val, batch_size=64), class_names),
         BestCheckpoint(run_dir, monitor=monitor, mode=mode, metadata=metadata,
                        initial_best=state["best"] if state else None,
-                       initial_best_epoch=state["best_epoch"] if state else None),
+                       initial_best_epoch=state["best_epoch"] if state else None,
+                       initial_history=state.get("history") if state else None,
+                       extra_state={"seed": seed, "data_order": "replayed tf.data reshuffles"}),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=state is not None),
         keras.callbacks.TerminateOnNaN(),
     ]
@@ -320,14 +345,18 @@ def train(
     start = time.perf_counter()
     try:
         if initial_epoch < epochs:
+            train_data, steps = _train_dataset(x_train, y_train, batch_size, seed, initial_epoch, epochs)
+            if state is not None and "random" in state:
+                set_random_state(net, state["random"])  # dropout masks, Python/NumPy generators: as after that epoch
             net.fit(
-                make_dataset(x_train, y_train, batch_size=batch_size, shuffle=True, seed=seed),
+                train_data,
                 validation_data=make_dataset(x_val, y_val, batch_size=64),
                 epochs=epochs,
                 initial_epoch=initial_epoch,
+                steps_per_epoch=steps,  # one dataset holds every remaining epoch, each in its own fixed order
                 callbacks=callbacks,
                 class_weight=class_weight,
-                shuffle=False,  # the dataset reshuffles itself every epoch
+                shuffle=False,
                 verbose=verbose,
             )
     except KeyboardInterrupt:  # Ctrl-C: the finished epochs are already saved, atomically
@@ -381,6 +410,83 @@ def train(
     return results
 
 
+def _epoch_orders(n, seed, epochs):
+    """The row order of every epoch `0 .. epochs-1`: a pure function of `(n, seed, epoch)` (and of TensorFlow's
+    global seed, which `train` sets to `seed`).
+
+    Epoch e gets reshuffle 2e of `tf.data.Dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True)`: the order
+    that Keras 3's `fit` on `make_dataset(..., shuffle=True, seed=seed)` gave before (it opens a second iterator at
+    the end of each epoch of a dataset of known length, and a new one at the start of the next), so runs keep the
+    numbers of earlier coaudiotext versions. The reshuffles are replayed from the start on indices (cheap: one
+    shuffle of `n` integers each), so a resumed run gets epoch k's order without the killed process' iterator.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    if epochs <= 0:
+        return np.zeros((0, n), dtype=np.int64)
+    order = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True).repeat(2 * epochs).batch(n)
+    return np.stack([batch.numpy() for batch in order])[::2]
+
+
+def _train_dataset(x, y, batch_size, seed, first_epoch, epochs):
+    """The training batches of epochs `first_epoch .. epochs-1`, in one dataset; returns `(dataset, steps_per_epoch)`.
+
+    Epoch e is `x[order_e]` cut in batches, `order_e = _epoch_orders(n, seed, epochs)[e]`: the same batches an
+    uninterrupted run gets, whether or not the run was stopped and resumed before epoch e.
+    """
+    import math
+
+    import tensorflow as tf
+
+    n = len(y)
+    orders = _epoch_orders(n, seed, epochs)[first_epoch:]
+    steps = math.ceil(n / batch_size)
+    with tf.device("/cpu:0"):  # tf.data runs on the CPU: keep the arrays there (as from_tensor_slices does)
+        tensors = ({name: tf.constant(array) for name, array in x.items()}, tf.constant(y))
+    batches = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+    dataset = batches.map(lambda index: tf.nest.map_structure(lambda t: tf.gather(t, index), tensors))
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(orders) * steps))
+    return dataset.prefetch(tf.data.AUTOTUNE), steps
+
+
+def _restore_history(path, rows, epochs_done):
+    """Makes `history.csv` hold exactly the first `epochs_done` epochs before a resume appends to it.
+
+    A kill between the commit of an epoch (last.keras) and `CSVLogger`'s line leaves the file one line short
+    (rebuilt from the logs saved in the resume state); lines of epochs after the commit are cut.
+    """
+    import csv
+    import io
+
+    path = pathlib.Path(path)
+    text = ""
+    if path.exists():
+        with open(path, newline="") as handle:  # newline="": CSVLogger's \r\n are kept as written
+            text = handle.read()
+    lines = [line for line in text.splitlines(keepends=True) if line.endswith("\n")]  # a half-written line is cut
+    header, data = (lines[0], lines[1:]) if lines else (None, [])
+    data = [line for line in data if line.strip()][:epochs_done]
+    logged = {row.get("epoch"): row for row in rows or []}
+    if len(data) < epochs_done and all(epoch in logged for epoch in range(len(data), epochs_done)):
+        fields = (next(csv.reader([header])) if header
+                  else ["epoch"] + sorted(key for key in logged[0] if key != "epoch"))
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)  # the excel dialect, as keras.callbacks.CSVLogger writes
+        if header is None:
+            writer.writerow(fields)
+        for epoch in range(len(data), epochs_done):
+            writer.writerow([epoch if name == "epoch" else logged[epoch].get(name, "NA") for name in fields])
+        lines = buffer.getvalue().splitlines(keepends=True)
+        header, data = (header, data + lines) if header is not None else (lines[0], lines[1:])
+    if header is not None:
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        with open(tmp, "w", newline="") as handle:
+            handle.write(header + "".join(data))
+        os.replace(tmp, path)
+
+
 def _read_history(path):
     import csv
 
@@ -422,7 +528,8 @@ def _features(config, rows, skip_bad, use_cache, progress):
         return build_features(config, kept, use_cache=use_cache, progress=progress), kept
 
 
-def _check_splits(manifest, train_rows, val_rows, test_rows, class_names, val_split, test_split, batch_size):
+def _check_splits(manifest, train_rows, val_rows, test_rows, class_names, val_split, test_split, batch_size,
+                  report=True):
     """Stops on splits that cannot train; warns (one line each) about splits that train but mislead."""
     import warnings
 
@@ -444,15 +551,52 @@ def _check_splits(manifest, train_rows, val_rows, test_rows, class_names, val_sp
     if test_rows is None:
         warnings.warn(f"no {test_split!r} split in the manifest: only validation metrics will be reported.",
                       UserWarning, stacklevel=3)
-    splits = {"train": train_rows, "val": val_rows, "test": test_rows}
-    where = {}
-    for name, rows in splits.items():
-        for path in (rows.audio_paths if rows is not None else []):
-            where.setdefault(os.path.realpath(path), set()).add(name)
-    shared = sorted(p for p, names in where.items() if len(names) > 1)
-    if shared:
-        warnings.warn(f"{len(shared)} audio file(s) appear in more than one split (leakage), e.g. {shared[0]} in "
-                      f"{sorted(where[shared[0]])}.", UserWarning, stacklevel=3)
+    _check_leakage(manifest, train_rows, val_rows, test_rows, val_split, test_split, report)
+
+
+_LEAK_WORDS = {
+    "audio": ("audio file(s) (the same bytes)", "those rows are scored on recordings the model was trained or "
+              "selected on"),
+    "text": ("script(s) (the same text, case and punctuation ignored)", "scores partly measure sentences seen in "
+             "training or selection"),
+    "speaker": ("speaker(s)", "scores are speaker-dependent: they do not tell how the model does on new voices"),
+}
+
+
+def _check_leakage(manifest, train_rows, val_rows, test_rows, val_split="val", test_split="test", report=True):
+    """Warns once per kind (audio, script, speaker) about what train shares with an evaluation split, or val with
+    test; refuses a val split that is the test split under another name. Speakers shared by train and val are a
+    note (speaker-dependent validation is common, and the demo corpus' design: val = training voices, other
+    scripts). Splits that are only evaluated (test, the demo's handwritten) may share anything."""
+    import warnings
+
+    from coaudiotext.data.manifest import audio_identities, split_overlaps
+
+    if test_rows is not None and len(val_rows) == len(test_rows):
+        keys = audio_identities(val_rows.audio_paths + test_rows.audio_paths)  # together: copies are compared
+        if sorted(keys[:len(val_rows)]) == sorted(keys[len(val_rows):]):
+            raise ValueError(f"The validation split ({val_split!r}) and the test split ({test_split!r}) hold the same "
+                             f"{len(val_rows)} audio files: the checkpoint would be selected on the test set. Give "
+                             "them different rows, or drop the val split (a fraction of train is then held out).")
+    extras = {name: manifest.split(name) for name in manifest.splits if name not in ("train", val_split, test_split)}
+    splits = {"train": train_rows, val_split: val_rows, test_split: test_rows, **extras}
+    overlaps = [o for o in split_overlaps(splits)  # train vs each evaluation split; val (selection) vs test
+                if "train" in o.splits or (set(o.splits) == {val_split, test_split} and o.kind != "speaker")]
+    for kind in ("audio", "text", "speaker"):
+        found = [o for o in overlaps if o.kind == kind]
+        if kind == "speaker":
+            notes = [o for o in found if set(o.splits) == {"train", val_split}]
+            found = [o for o in found if o not in notes]
+            if notes and report:
+                print(f"[coaudiotext] note: {notes[0].count} speaker(s) of {val_split!r} also speak in train "
+                      "(speaker-dependent validation; fine for choosing the epoch).")
+        if not found:
+            continue
+        what, why = _LEAK_WORDS[kind]
+        counts = ", ".join(f"{o.count} in {o.splits[0]} & {o.splits[1]}" for o in found)
+        examples = "; ".join([e for o in found for e in o.examples][:3])
+        warnings.warn(f"leakage: {sum(o.count for o in found)} {what} appear in more than one split ({counts}): "
+                      f"{why}. E.g. {examples}.", UserWarning, stacklevel=4)
 
 
 def _write_plots(run_dir, results, history, class_names, model, monitor=None):
@@ -541,7 +685,17 @@ def build_parser():
     parser.add_argument("--trust-pickle", action="store_true",
                         help="--data seed001: allow unpickling its .pkl files (a pickle can run arbitrary code when "
                              "read; refused by default). Only for files you made or trust")
-    parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last.keras")
+    parser.add_argument("--finetune", action="store_true",
+                        help="RSA-CFN heads: fine-tune wav2vec2 + RoBERTa + the head end to end (Keras encoders from "
+                             "local transformers checkpoints); every other argument goes to python -m "
+                             "coaudiotext.finetune (--wav2vec2 DIR --text-encoder DIR ...; see its --help)")
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue an interrupted run (Ctrl-C, kill -9, a crash) from its last finished epoch. "
+                             "Exact: last.keras holds the weights, the optimizer state and the random states "
+                             "(dropout seeds, Python/NumPy generators), and each epoch's data order follows from "
+                             "--seed and the epoch number, so the losses and weights equal those of an "
+                             "uninterrupted run bit for bit (measured on CPU, not on GPU; runs saved by older "
+                             "versions resume with new dropout masks)")
     parser.add_argument("--no-cache", action="store_true", help="recompute features instead of using the feature cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
@@ -568,6 +722,12 @@ def feature_overrides_from_args(args, inputs):
 
 
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--finetune" in argv:  # end to end: the encoders inside the model; the rest goes to coaudiotext.finetune
+        argv.remove("--finetune")
+        from coaudiotext.finetune import main as finetune_main
+
+        return finetune_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.resume is None and args.model is None:

@@ -34,6 +34,9 @@ __all__ = [
     "read_manifest",
     "write_manifest",
     "check_audio",
+    "Overlap",
+    "audio_identities",
+    "split_overlaps",
 ]
 
 REQUIRED_COLUMNS = ("audio_path", "text", "label", "speaker", "split")
@@ -127,6 +130,136 @@ def check_audio(path):
     if info.channels != 1:
         return f"{info.channels} channels; expected mono (mix down with e.g. `sox in.wav -c 1 out.wav`)"
     return None
+
+
+@dataclasses.dataclass
+class Overlap:
+    """What two splits of a manifest share (see `split_overlaps`).
+
+    Attributes:
+        kind: str. `"audio"` (the same file, or the same bytes under another name), `"speaker"` or `"text"`
+            (the same script: case, punctuation and spacing ignored).
+        splits: tuple of two str. The two split names, in the order given to `split_overlaps`.
+        count: int. How many files, speakers or scripts both splits have.
+        examples: list of str. A few of them, naming a row of each split (CSV line when known).
+    """
+
+    kind: str
+    splits: tuple
+    count: int
+    examples: list
+
+
+def _file_digest(path, sample=None, chunk=1 << 20):
+    """blake2b of the file's bytes; with `sample`, of `sample` bytes at its start, middle and end only."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        if sample is None:
+            for block in iter(lambda: handle.read(chunk), b""):
+                digest.update(block)
+        else:
+            size = os.fstat(handle.fileno()).st_size
+            for offset in (0, max(0, size // 2 - sample // 2), max(0, size - sample)):
+                handle.seek(offset)
+                digest.update(handle.read(sample))
+    return digest.hexdigest()
+
+
+def _collisions(groups, key):
+    """Regroups each group of paths (size >= 2) by `key(path)`; returns the new groups of size >= 2."""
+    out = []
+    for group in groups:
+        keyed = {}
+        for path in group:
+            try:
+                keyed.setdefault(key(path), []).append(path)
+            except OSError:
+                pass
+        out.extend(paths for paths in keyed.values() if len(paths) > 1)
+    return out
+
+
+def audio_identities(paths):
+    """One key per path, equal for paths to the same bytes: the real path, or a content hash.
+
+    Cheap: files are compared by size first, then (same size only) by a digest of three 4 KiB samples, and only
+    files still alike are read in full and hashed; a file that cannot be read keeps its real path as key.
+    """
+    real = [os.path.realpath(path) for path in paths]
+    candidates = _collisions([list(dict.fromkeys(real))], os.path.getsize)
+    candidates = _collisions(candidates, lambda path: _file_digest(path, sample=4096))
+    digests = {}
+    for path in (path for group in candidates for path in group):
+        try:
+            digests[path] = "blake2b:" + _file_digest(path)
+        except OSError:
+            pass
+    return [digests.get(path, path) for path in real]
+
+
+def _script_key(text):
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text or "").casefold()
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def split_overlaps(splits, max_examples=3):
+    """The audio files, speakers and scripts that two splits share: leakage between train and evaluation.
+
+    Args:
+        splits: dict `{split name: Manifest}` (a value may be None: left out), in the order to report.
+        max_examples: int. Examples kept per overlap. Defaults to 3.
+
+    Returns:
+        A list of `Overlap`, one per kind and pair of splits that share something (kinds in the order audio,
+        speaker, text). Audio files are compared by content (`audio_identities`), so a copy under another
+        name counts; scripts by `text` (the gold transcript when the manifest was read with `asr_text`),
+        ignoring case, punctuation and spacing; empty speakers and scripts are ignored.
+
+    Example:
+
+    >>> overlaps = split_overlaps({"train": manifest.split("train"), "test": manifest.split("test")})  # doctest: +SKIP
+    >>> [(o.kind, o.count) for o in overlaps]                                                        # doctest: +SKIP
+    [('speaker', 2)]
+    """
+    named = [(name, rows) for name, rows in splits.items() if rows is not None and len(rows)]
+    all_paths = [path for _, rows in named for path in rows.audio_paths]
+    identities = iter(audio_identities(all_paths))
+
+    def describe(name, rows, index):
+        line = rows.line_numbers[index] if rows.line_numbers else None
+        return f"{name} line {line}" if line else f"{name} {pathlib.Path(rows.rows[index]['audio_path']).name}"
+
+    keys = {}  # split -> kind -> {key: first row index}
+    for name, rows in named:
+        per_kind = {"audio": {}, "speaker": {}, "text": {}}
+        for index, row in enumerate(rows.rows):
+            values = {"audio": next(identities), "speaker": (row.get("speaker") or "").strip(),
+                      "text": _script_key(row.get("gold_text") or row.get("text"))}
+            for kind, value in values.items():
+                if value:
+                    per_kind[kind].setdefault(value, index)
+        keys[name] = per_kind
+
+    overlaps = []
+    for kind in ("audio", "speaker", "text"):
+        for i, (first, first_rows) in enumerate(named):
+            for second, second_rows in named[i + 1:]:
+                shared = [key for key in keys[first][kind] if key in keys[second][kind]]
+                if not shared:
+                    continue
+                examples = []
+                for key in shared[:max_examples]:
+                    a, b = keys[first][kind][key], keys[second][kind][key]
+                    what = {"audio": pathlib.Path(first_rows.rows[a]["audio_path"]).name,
+                            "speaker": repr(key), "text": repr(key[:60])}[kind]
+                    examples.append(f"{what} ({describe(first, first_rows, a)}, {describe(second, second_rows, b)})")
+                overlaps.append(Overlap(kind, (first, second), len(shared), examples))
+    return overlaps
 
 
 def read_manifest(
