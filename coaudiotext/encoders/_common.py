@@ -38,6 +38,7 @@ __all__ = [
     "assign_weights",
     "linear",
     "conv1d",
+    "WeightTable",
 ]
 
 logger = logging.getLogger(__name__)
@@ -329,3 +330,15 @@ def linear(value):
 def conv1d(value):
     """A torch `Conv1d` weight `(out, in / groups, kernel)` -> Keras layout `(kernel, in / groups, out)`."""
     return np.ascontiguousarray(np.transpose(value, (2, 1, 0)))
+
+
+class WeightTable(list):
+    """A name table: `(torch_name, keras_variable, transform)` rows, with helpers for the common layers."""
+
+    def dense(self, prefix, layer):
+        """A torch `Linear` at `prefix` -> a Keras `Dense` (kernel transposed, bias as is)."""
+        self.extend([(f"{prefix}.weight", layer.kernel, linear), (f"{prefix}.bias", layer.bias, None)])
+
+    def norm(self, prefix, layer):
+        """A torch `LayerNorm`/`GroupNorm` at `prefix` -> gamma and beta."""
+        self.extend([(f"{prefix}.weight", layer.gamma, None), (f"{prefix}.bias", layer.beta, None)])

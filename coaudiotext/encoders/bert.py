@@ -77,10 +77,10 @@ from keras import layers, ops
 
 from coaudiotext._checks import check_choice
 from coaudiotext.encoders._common import (
+    WeightTable,
     MultiHeadSelfAttention,
     activation_fn,
     assign_weights,
-    linear,
     read_config,
     read_state_dict,
     strip_prefix,
@@ -375,13 +375,8 @@ def config_to_args(config):
 
 def weight_table(model):
     """The name table of a `bert_encoder` model: list of `(torch_name, keras_variable, transform)`."""
-    table = []
-
-    def dense(prefix, layer):
-        table.extend([(f"{prefix}.weight", layer.kernel, linear), (f"{prefix}.bias", layer.bias, None)])
-
-    def norm(prefix, layer):
-        table.extend([(f"{prefix}.weight", layer.gamma, None), (f"{prefix}.bias", layer.beta, None)])
+    table = WeightTable()
+    dense, norm = table.dense, table.norm
 
     embeddings = model.get_layer("embeddings")
     for torch_name in ("word_embeddings", "position_embeddings", "token_type_embeddings"):

@@ -87,12 +87,12 @@ from keras import layers, ops
 
 from coaudiotext._checks import check_choice
 from coaudiotext.encoders._common import (
+    WeightTable,
     ApplySequenceMask,
     MultiHeadSelfAttention,
     activation_fn,
     assign_weights,
     conv1d,
-    linear,
     read_config,
     read_state_dict,
     strip_prefix,
@@ -539,13 +539,8 @@ def config_to_args(config):
 
 def weight_table(model):
     """The name table of a `wav2vec2_encoder` model: list of `(torch_name, keras_variable, transform)`."""
-    table = []
-
-    def dense(prefix, layer):
-        table.extend([(f"{prefix}.weight", layer.kernel, linear), (f"{prefix}.bias", layer.bias, None)])
-
-    def norm(prefix, layer):
-        table.extend([(f"{prefix}.weight", layer.gamma, None), (f"{prefix}.bias", layer.beta, None)])
+    table = WeightTable()
+    dense, norm = table.dense, table.norm
 
     encoder = model.get_layer("feature_encoder")
     for i, (conv, layer_norm) in enumerate(zip(encoder.convs, encoder.norms)):
