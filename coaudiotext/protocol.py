@@ -474,6 +474,8 @@ def _train_one(model_key, arrays, class_names, seed, epochs, batch_size, learnin
              for name in ("train", "val", "test")}
     shapes = {name: tuple(split["train"][0][name].shape[1:]) for name in spec.inputs}
     net = spec.builder(num_classes=len(class_names), **input_shapes(model_key, **shapes), **model_flags)
+    used = {tensor.name for tensor in net.inputs}  # e.g. `modalities="ta"` drops the video input
+    split = {name: ({k: v for k, v in x.items() if k in used}, y) for name, (x, y) in split.items()}
     net.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON),
                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     early = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=EARLY_STOPPING_PATIENCE,

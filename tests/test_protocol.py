@@ -282,3 +282,21 @@ def test_tiny_run_on_synthetic_iemocap_folds(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["comparison"] is None and summary["models"]["tva_self"]["runs"] == 1
     assert (out / "comparison.png").exists()
+
+
+def test_bimodal_run_on_iemocap_folds_feeds_only_its_inputs(tmp_path):
+    """`--set modalities=ta` builds a text+audio model: the video input is not fed (no structure warning)."""
+    import warnings
+
+    from coaudiotext.data.iemocap_folds import write_synthetic_folds
+
+    folds = tmp_path / "folds"
+    write_synthetic_folds(folds, n_folds=1, n_per_split=8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = P.main(["--models", "tva_self", "--folds", "1", "--seeds", "1", "--data", "iemocap-folds",
+                       "--data-dir", str(folds), "--epochs", "1", "--out", str(tmp_path / "ta"), "--quiet",
+                       "--set", "modalities=ta", "--set", "audio_frames=10"])
+    assert code == 0
+    structure = [str(w.message) for w in caught if "structure" in str(w.message).lower()]
+    assert not structure, structure
