@@ -1,6 +1,6 @@
 """SER-MMoE on real GE2E embeddings: a logistic-regression probe vs the `ser_mmoe_ge2e` port, side by side.
 
-    python -m coaudiotext.ser_mmoe_run --data-dir ../shared/data/ser_mmoe --corpus emodb
+    python -m coaudiotext.ser_mmoe_run --data-dir data/ser_mmoe --corpus emodb
 
 For one corpus (`emodb` -> language ge, `french` -> fr), on the original's split files (see
 `coaudiotext.data.ser_mmoe`; the leaked first row is kept in test only):
@@ -119,7 +119,7 @@ def _parser():
         description=("Train and evaluate SER-MMoE's GE2E part (ser_mmoe_ge2e) and a logistic-regression probe on the "
                      "original's EmoDB / CaFE GE2E embeddings and splits; report test WA, UA and macro-F1."),
         epilog=("Selection: the probe's C and the port's epoch are chosen on validation UA; test is evaluated once. "
-                "Example: python -m coaudiotext.ser_mmoe_run --data-dir ../shared/data/ser_mmoe --corpus french"),
+                "Example: python -m coaudiotext.ser_mmoe_run --data-dir data/ser_mmoe --corpus french"),
     )
     parser.add_argument("--data-dir", required=True, help="folder with emodb/ and french/ (train/val/test.csv, GE2E/)")
     parser.add_argument("--corpus", required=True, choices=("emodb", "french"), help="emodb (language ge) or french (fr)")

@@ -18,7 +18,7 @@ neutral`; french `C, D, J, N, P, S, T`).
 
 Example:
 
->>> x, y, names, classes = load_split("../shared/data/ser_mmoe", "emodb", "train")  # doctest: +SKIP
+>>> x, y, names, classes = load_split("data/ser_mmoe", "emodb", "train")  # doctest: +SKIP
 >>> x.shape, classes[:3]                                                             # doctest: +SKIP
 ((373, 256), ['bored', 'fear', 'angry'])
 """
