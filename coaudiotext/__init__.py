@@ -14,10 +14,6 @@ import importlib.util as _importlib_util
 import os as _os
 import sys as _sys
 
-# Quiet TensorFlow logs and exact (non-oneDNN) CPU kernels unless the user chose otherwise.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 __version__ = "0.1.0"
 __all__ = ["load_model", "register_custom_objects", "__version__"]
 

@@ -321,6 +321,9 @@ def _parser():
 def main(argv=None):
     """Runs one benchmark subcommand; returns its results dict."""
     args = _parser().parse_args(argv)
+    from coaudiotext._logs import quiet_tensorflow
+
+    quiet_tensorflow()  # after argparse: --help and argument errors stay instant
     results = _COMMANDS[args.command][2](args)
     if args.json:
         pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,6 @@ import os
 import pathlib
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 __all__ = ["evaluate_arrays", "evaluate", "main"]
 
 
@@ -70,6 +67,9 @@ def main(argv=None):
     parser.add_argument("--trust-pickle", action="store_true",
                         help="--data seed001: allow unpickling its .pkl files (they can run code; refused by default)")
     args = parser.parse_args(argv)
+    from coaudiotext._logs import quiet_tensorflow
+
+    quiet_tensorflow()  # after argparse: --help and argument errors stay instant
     try:
         metrics = evaluate(args.weights, args.data, split=args.split, skip_bad=args.skip_bad,
                            text_source=args.text_source, data_dir=args.data_dir, x_fem=args.x_fem, x_mal=args.x_mal,

@@ -835,6 +835,9 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    from coaudiotext._logs import quiet_tensorflow
+
+    quiet_tensorflow()  # after argparse: --help and argument errors stay instant
     rates = {}
     if args.lr is not None:
         rates = {part: args.lr for part in PARTS}

@@ -30,9 +30,6 @@ import os
 import sys
 import zipfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 __all__ = ["read_metadata", "load_trained", "check_inputs", "predict", "text_notes", "audio_window", "audio_notes",
            "main"]
 
@@ -199,6 +196,9 @@ def main(argv=None):
     parser.add_argument("--save-audio", metavar="WAV", help="with --say: also keep the rendered wav here")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
+    from coaudiotext._logs import quiet_tensorflow
+
+    quiet_tensorflow()  # after argparse: --help and argument errors stay instant
     if (args.audio is None) == (args.say is None):
         parser.error("pass either --audio WAV or --say SENTENCE")
     import warnings

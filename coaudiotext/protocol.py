@@ -85,9 +85,6 @@ import warnings
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 __all__ = [
     "LEARNING_RATE",
     "BATCH_SIZE",
@@ -847,6 +844,9 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    from coaudiotext._logs import quiet_tensorflow
+
+    quiet_tensorflow()  # after argparse: --help and argument errors stay instant
     try:
         check_models(args.models)  # before TensorFlow loads
         run_protocol(

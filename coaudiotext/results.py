@@ -32,9 +32,6 @@ import shutil
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 TUTORIAL_KEYS = ("text_bilstm_att", "bilstm", "bilstm_att", "para", "mha_a", "mha_a_t", "ca")
 # Models over frozen pretrained-encoder features. No encoder can be downloaded here, so on the demo
 # corpus they read features of tiny RANDOM-weight encoders (weights/encoders/): their rows only show
@@ -235,6 +232,9 @@ def main(argv=None):
     parser.add_argument("--tables-only", action="store_true",
                         help="train nothing: regenerate the tables from the registry and results.json")
     args = parser.parse_args(argv)
+    from coaudiotext._logs import quiet_tensorflow
+
+    quiet_tensorflow()  # after argparse: --help and argument errors stay instant
     if not args.install and (args.weights_dir or args.readme):
         parser.error("--weights-dir and --readme write shipped files: add --install")
     if args.install:

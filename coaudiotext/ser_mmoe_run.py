@@ -138,9 +138,11 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    from coaudiotext._logs import quiet_tensorflow
+
+    quiet_tensorflow()  # after argparse: --help and argument errors stay instant
     if args.epochs < 1 or (args.batch_size is not None and args.batch_size < 1):
         raise SystemExit("--epochs and --batch-size must be positive.")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from coaudiotext.data.ser_mmoe import LANGUAGE, leaked_row, load_split
 
     started = time.time()

@@ -35,9 +35,6 @@ import platform
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 __all__ = ["train", "main", "make_optimizer", "environment_info"]
 
 
@@ -730,6 +727,9 @@ def main(argv=None):
         return finetune_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    from coaudiotext._logs import quiet_tensorflow
+
+    quiet_tensorflow()  # after argparse: --help and argument errors stay instant
     if args.resume is None and args.model is None:
         parser.error("--model is required (or --resume RUN_DIR)")
     from coaudiotext.models import get_spec
