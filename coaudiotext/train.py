@@ -639,7 +639,9 @@ def build_parser():
     parser.add_argument("--model", choices=list(CATALOG), metavar="KEY", help="registry key (list below)")
     parser.add_argument("--data", default="demo",
                         help="demo (default: embedded synthetic corpus, built on first use), demo-tiny, prosem, "
-                             "kemdy20, seed001, or a manifest CSV (columns audio_path,text,label,speaker,split)")
+                             "kemdy20, seed001, or a manifest CSV (columns audio_path,text,label,speaker,split); "
+                             "iemocap-folds and ser-mmoe (pre-extracted features) go to their own runners: "
+                             "see python -m coaudiotext.train --data iemocap-folds --help")
     parser.add_argument("--data-dir", help="corpus folder: ProSem (spec_final.txt, FEMALE/, MALE/), KEMDy20_v1_1, "
                                            "or the seed-001 pickles (train/dev/test.pkl)")
     parser.add_argument("--x-fem", help="ProSem female permutation file x_fem.npy (from the tutorial repository)")
@@ -718,8 +720,71 @@ def feature_overrides_from_args(args, inputs):
     return overrides
 
 
+_HAND_OFF_DATA = {
+    "iemocap-folds": "python -m coaudiotext.protocol (seed 003's fold x seed protocol)",
+    "ser-mmoe": "python -m coaudiotext.ser_mmoe_run (SER-MMoE's GE2E part on its EmoDB / CaFE embeddings)",
+}
+
+
+def _hand_off_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m coaudiotext.train --data {iemocap-folds,ser-mmoe}",
+        description="Corpora of pre-extracted features have their own runners; train forwards these arguments: "
+                    + "; ".join(f"--data {k} -> {v}" for k, v in _HAND_OFF_DATA.items()) + ".")
+    parser.add_argument("--model", required=True, help="iemocap-folds: tva_self, tva_cross (or a variant key); "
+                                                       "ser-mmoe: ser_mmoe_ge2e")
+    parser.add_argument("--data", required=True, choices=tuple(_HAND_OFF_DATA))
+    parser.add_argument("--data-dir", required=True, help="iemocap-folds: the folds/ folder (fold01/ ...); "
+                                                          "ser-mmoe: the folder holding emodb/ and french/")
+    parser.add_argument("--fold", type=int, default=1, help="iemocap-folds: the fold id to train on (default 1)")
+    parser.add_argument("--corpus", choices=("emodb", "french"), help="ser-mmoe: the corpus (required)")
+    parser.add_argument("--seed", type=int, help="seed (default: the runner's: seed 1 for iemocap-folds; SER-MMoE's three seeds 12345 1 2 for ser-mmoe)")
+    parser.add_argument("--epochs", type=int, help="epochs (default: the original's)")
+    parser.add_argument("--batch-size", type=int, help="ser-mmoe: batch size (default: the original's)")
+    parser.add_argument("--out", help="output folder (default: the runner's)")
+    parser.add_argument("--quiet", action="store_true", help="iemocap-folds: no Keras progress output")
+    return parser
+
+
+def _hand_off(argv):
+    """`train --data iemocap-folds|ser-mmoe ...` runs the corpus' own runner with the translated arguments."""
+    args = _hand_off_parser().parse_args(argv)
+    optional = lambda flag, value: [flag, str(value)] if value is not None else []  # noqa: E731
+    if args.data == "iemocap-folds":
+        from coaudiotext.protocol import main as runner
+
+        forwarded = (["--models", args.model, "--data", "iemocap-folds", "--data-dir", args.data_dir,
+                      "--folds", f"{args.fold},", "--seeds", f"{args.seed if args.seed is not None else 1},"]
+                     + optional("--epochs", args.epochs) + optional("--out", args.out) + (["--quiet"] if args.quiet else []))
+    else:
+        if args.model != "ser_mmoe_ge2e":
+            raise SystemExit(f"--data ser-mmoe trains ser_mmoe_ge2e (the part of SER-MMoE whose inputs, the GE2E "
+                             f"embeddings, ship with the original's splits). Received: --model {args.model}")
+        if args.corpus is None:
+            raise SystemExit("--data ser-mmoe needs --corpus emodb or --corpus french")
+        from coaudiotext.ser_mmoe_run import main as runner
+
+        forwarded = (["--data-dir", args.data_dir, "--corpus", args.corpus] + optional("--seeds", args.seed)
+                     + optional("--epochs", args.epochs) + optional("--batch-size", args.batch_size)
+                     + optional("--out", args.out))
+    print(f"[coaudiotext] --data {args.data}: running {_HAND_OFF_DATA[args.data].split(' (')[0]} {' '.join(forwarded)}",
+          file=sys.stderr)
+    return runner(forwarded)
+
+
+def _data_value(argv):
+    for i, item in enumerate(argv):
+        if item == "--data" and i + 1 < len(argv):
+            return argv[i + 1]
+        if item.startswith("--data="):
+            return item.split("=", 1)[1]
+    return None
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    if _data_value(argv) in _HAND_OFF_DATA:  # pre-extracted features: the corpus' own runner
+        return _hand_off(argv)
     if "--finetune" in argv:  # end to end: the encoders inside the model; the rest goes to coaudiotext.finetune
         argv.remove("--finetune")
         from coaudiotext.finetune import main as finetune_main
