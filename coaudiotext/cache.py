@@ -5,7 +5,8 @@
   it only costs time.
 * `atomic_write_bytes/text/json(path, ...)`: write a temporary file beside `path`, then rename it into
   place, so a crash or a full disk leaves either the old file or the new one, never a torn one (and the
-  temporary file is removed on failure).
+  temporary file is removed on failure). `atomic_path(path)` is the same for writers that take a file
+  name (`savefig`, `np.savez`, `save_weights`, `csv` on an open file): the one way every module writes.
 * `save_arrays(path, arrays)` / `load_arrays(path)`: cached numpy arrays (`.npz`) with a SHA-256 sidecar;
   a truncated, garbled or emptied file, or one holding NaN/inf, is detected, named in a warning, deleted
   and reported as absent (`None`), so the caller rebuilds it.
@@ -21,11 +22,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
+import tempfile
 
-__all__ = ["cache_root", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "save_arrays", "load_arrays"]
+__all__ = ["cache_root", "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "save_arrays", "load_arrays"]
 
 
 def cache_root(*parts):
@@ -44,6 +47,39 @@ def cache_root(*parts):
     return path
 
 
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yields a temporary path beside `path`; on success it is renamed onto `path`, on failure removed.
+
+    The temporary name keeps the suffix(es) of `path` (writers such as `savefig` or `save_weights` choose
+    the format from it). The folder of `path` is created if needed.
+
+    Args:
+        path: str or path-like. The target.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "table.csv"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("a,b\\n")
+    >>> target.read_text(), sorted(p.name for p in target.parent.iterdir())
+    ('a,b\\n', ['table.csv'])
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffixes = "".join(path.suffixes)
+    stem = path.name[: len(path.name) - len(suffixes)] if suffixes else path.name
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{stem}.", suffix=f".tmp{suffixes}")  # unique per call
+    os.close(handle)
+    tmp = pathlib.Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def atomic_write_bytes(path, data):
     """Writes `data` to `path` through a temporary file in the same folder and a rename.
 
@@ -51,15 +87,8 @@ def atomic_write_bytes(path, data):
         path: str or path-like. The target; its folder is created if needed.
         data: bytes.
     """
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def atomic_write_text(path, text, encoding="utf-8"):

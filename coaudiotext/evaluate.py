@@ -12,9 +12,6 @@ The features are rebuilt exactly as in training, from the settings stored in the
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import pathlib
 import sys
 
 __all__ = ["evaluate_arrays", "evaluate", "main"]
@@ -84,11 +81,9 @@ def main(argv=None):
     for name, row in metrics["per_class"].items():
         print(f"{name:<8}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>9d}")
     if args.json:
-        path = pathlib.Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(metrics, indent=2))
-        os.replace(tmp, path)
+        from coaudiotext.cache import atomic_write_json
+
+        atomic_write_json(args.json, metrics, default=None)
     if args.plot:
         from coaudiotext.plots import plot_confusion_matrix
 

@@ -87,9 +87,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
-import os
 import pathlib
 import sys
 import time
@@ -791,10 +789,9 @@ def finetune(
 
 
 def _atomic_json(path, payload):
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    from coaudiotext.cache import atomic_write_json
+
+    atomic_write_json(path, payload, sort_keys=True)
 
 
 # ---------------------------------------------------------------------------- command line

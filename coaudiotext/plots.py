@@ -26,11 +26,11 @@ def _pyplot():
 
 def save_figure(figure, path, dpi=120):
     """Saves `figure` to `path` atomically (temporary file, then rename)."""
+    from coaudiotext.cache import atomic_path
+
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    figure.savefig(tmp, dpi=dpi, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=dpi, bbox_inches="tight")
     return path
 
 

@@ -77,7 +77,6 @@ import argparse
 import csv
 import json
 import math
-import os
 import pathlib
 import sys
 import time
@@ -509,23 +508,22 @@ def _train_one(model_key, arrays, class_names, seed, epochs, batch_size, learnin
 
 # ---------------------------------------------------------------------------------------- files
 def _atomic_write_text(path, text):
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from coaudiotext.cache import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def _atomic_json(path, payload):
-    _atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=False, default=str, allow_nan=False) + "\n")
+    from coaudiotext.cache import atomic_write_json
+
+    atomic_write_json(path, payload, allow_nan=False)
 
 
 def _atomic_npz(path, arrays):
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as handle:
+    from coaudiotext.cache import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
-    os.replace(tmp, path)
 
 
 def read_runs(path):

@@ -8,7 +8,8 @@ Protocol (the same for every model): the default demo corpus (seed 0), the key's
 original optimiser settings (tutorial models: Adam 5e-4, epsilon 1e-8, batch 16; the
 pretrained-feature models use their `demo_learning_rate`), `--epochs` epochs (default: each
 key's `demo_epochs`, the epochs `python -m coaudiotext.train --model <key>` runs on the demo corpus),
-seed 0, the checkpoint with the best validation macro-F1 (the `val` split: training
+seed 0, the checkpoint with the best validation macro-F1 (the text-only model: validation accuracy,
+the metric its row reports; each key's `TrainSettings.monitor`) (the `val` split: training
 voices, other training scripts), reported on the `test` split (unseen voices *and*
 unseen scripts). Test is never used for selection.
 
@@ -31,6 +32,8 @@ import pathlib
 import shutil
 import sys
 import time
+
+from coaudiotext.cache import atomic_write_json, atomic_write_text
 
 TUTORIAL_KEYS = ("text_bilstm_att", "bilstm", "bilstm_att", "para", "mha_a", "mha_a_t", "ca")
 # Models over frozen pretrained-encoder features. No encoder can be downloaded here, so on the demo
@@ -166,7 +169,8 @@ def render_note(payload):
     return (f"\n_Protocol: `python -m coaudiotext.results --seed {protocol['seed']}` (tutorial models, each key's "
             f"demo epochs) and `python -m coaudiotext.results --models pretrained --epochs 2 --seed {protocol['seed']}` "
             f"(†), epochs per row in the table, on the `{protocol['data']}` corpus ({_split_sizes(payload)} utterances); checkpoint with the best "
-            f"validation macro-F1 (split `val`: training voices, scripts not in train); metrics on the `test` split "
+            f"validation macro-F1 (text-only: validation accuracy, the metric its row reports; split `val`: training "
+            f"voices, scripts not in train); metrics on the `test` split "
             f"(unseen voices, unseen generated scripts, each with at least one word held out of the training lexicon) "
             f"and on `handwritten` (the 210 hand-written scripts, unseen voices; never trained on). *tune acc* = rising "
             f"(`yn`, `r`) vs non-rising accuracy from the test confusion matrix. Training wall time of the whole table: "
@@ -204,9 +208,7 @@ def replace_block(path, block, start=START, end=END):
         raise ValueError(f"{path} has no {start} ... {end} markers.")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(head + start + "\n" + block + "\n" + end + tail, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, head + start + "\n" + block + "\n" + end + tail)
 
 
 def main(argv=None):
@@ -277,14 +279,12 @@ def main(argv=None):
         results[key] = row
         payload = {
             "protocol": {"data": args.data, "epochs": args.epochs or "demo_epochs of each key", "seed": args.seed,
-                         "selection": "best validation macro-F1 (split 'val')",
+                         "selection": "best validation macro-F1, text-only model: validation accuracy (split 'val')",
                          "reported": "splits 'test' (unseen voices, scripts and words) and 'handwritten'",
                          "cpu_count": os.cpu_count(), "sizes": split_sizes(args.data), "load": load},
             "models": results,
         }
-        tmp = results_path.with_name(".results.json.tmp")
-        tmp.write_text(json.dumps(payload, indent=2))
-        os.replace(tmp, results_path)
+        atomic_write_json(results_path, payload, default=None)
     if args.models:
         print(f"trained {len(args.models)} model(s) in {(time.perf_counter() - started) / 60:.1f} min")
     sums = "".join(f"{sha256(p)}  {p.name}\n" for p in sorted(weights.glob("*.keras")))

@@ -22,11 +22,8 @@ Test WA (accuracy), UA (mean per-class recall) and macro-F1 of both, per seed an
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import pathlib
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -106,11 +103,9 @@ def _summary(runs):
 
 
 def _write_atomic(path, payload):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=2)
-    os.replace(tmp, path)
+    from coaudiotext.cache import atomic_write_json
+
+    atomic_write_json(path, payload, default=None)
 
 
 def _parser():

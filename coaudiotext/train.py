@@ -35,7 +35,11 @@ import platform
 import sys
 import time
 
-__all__ = ["train", "main", "make_optimizer", "environment_info"]
+from coaudiotext.run_config import RunConfig, demo_feature_defaults  # light: no Keras
+
+__all__ = ["train", "main", "make_optimizer", "environment_info", "RunConfig", "RunData", "prepare_data",
+           "load_train_val", "open_run_dir", "build_or_resume", "fit", "evaluate_selected", "write_run",
+           "demo_feature_defaults"]
 
 
 def environment_info():
@@ -133,176 +137,143 @@ def _class_weights(labels, num_classes):
 
 
 def _atomic_json(path, payload):
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    from coaudiotext.cache import atomic_write_json
+
+    atomic_write_json(path, payload, sort_keys=True)
 
 
-def demo_feature_defaults(inputs, overrides=None):
-    """`overrides` on top of the demo corpus' own feature settings (the text window, `demo.TEXT_FEATURES`)."""
-    from coaudiotext.data.demo import TEXT_FEATURES
+# ------------------------------------------------------------------------------------------------ stages
+@dataclasses.dataclass
+class RunData:
+    """What `prepare_data` gives the later stages: the splits, their features and labels."""
 
-    overrides = {name: dict(value) for name, value in (overrides or {}).items()}
-    if "text" in inputs:
-        overrides["text"] = {**TEXT_FEATURES, **overrides.get("text", {})}
-    return overrides
+    manifest: object
+    class_names: list
+    train_rows: object
+    val_rows: object
+    test_rows: object
+    validation_note: str
+    features_config: dict
+    x_train: dict
+    y_train: object
+    x_val: dict
+    y_val: object
 
 
-def train(
-    model,
-    data="demo",
-    out=None,
-    epochs=None,
-    batch_size=None,
-    learning_rate=None,
-    seed=0,
-    monitor="val_macro_f1",
-    val_split="val",
-    val_fraction=0.1,
-    test_split="test",
-    use_class_weight=False,
-    model_flags=None,
-    feature_overrides=None,
-    data_dir=None,
-    x_fem=None,
-    x_mal=None,
-    skip_bad=False,
-    text_source="gold",
-    asr_wer=0.15,
-    resume=None,
-    labels=None,
-    verbose=1,
-    use_cache=True,
-    report=True,
-    trust_pickle=False,
-    overwrite=False,
-):
-    """Trains registry model `model` and writes a run directory. Returns the metrics dict.
+def read_resume_point(run_dir):
+    """The resume state of the interrupted run in `run_dir` (its last committed epoch)."""
+    from coaudiotext.callbacks import read_resume_state
 
-    Args mirror the command line (`python -m coaudiotext.train --help`). `model_flags`
-    are builder flags such as `{"recurrent_activation": "sigmoid"}`; `feature_overrides`
-    are `{input_name: {setting: value}}` (see `coaudiotext.data.pipeline.FEATURE_KINDS`).
-    `verbose` is Keras' fit verbosity (feature progress bars only at 1; 2 = one line per epoch); `report`
-    prints the data sizes and the final val/test metrics. `resume` (a run directory) continues an interrupted
-    run exactly where its last finished epoch ended (see the module docstring); every other argument is then
-    read from its `config.json`. The splits are checked for leakage first (`_check_leakage`: one warning per
-    kind of shared audio, script or speaker; val identical to test is an error).
-    """
-    import keras
-    import numpy as np
-
-    from coaudiotext.callbacks import BestCheckpoint, F1Callback, read_resume_state, set_random_state
-    from coaudiotext.data import resolve_data
-    from coaudiotext.data.pipeline import build_features, encode_labels, input_config, make_dataset
-    from coaudiotext.evaluate import evaluate_arrays
-    from coaudiotext.models import get_spec, input_shapes
-
-    state = None
-    if resume is not None:
-        run_dir = pathlib.Path(resume)
-        config = json.loads((run_dir / "config.json").read_text())
+    run_dir = pathlib.Path(run_dir)
+    # The resume state inside last.keras is the commit of an epoch (weights, optimizer and random states in one
+    # atomic file); state.json, written just after it, can be one epoch behind after a kill -9 between the two.
+    state = read_resume_state(run_dir / "last.keras") if (run_dir / "last.keras").exists() else None
+    if state is None:
         state_path = run_dir / "state.json"
-        # The resume state inside last.keras is the commit of an epoch (weights, optimizer and random states in one
-        # atomic file); state.json, written just after it, can be one epoch behind after a kill -9 between the two.
-        state = read_resume_state(run_dir / "last.keras") if (run_dir / "last.keras").exists() else None
-        if state is None:
-            if not state_path.exists():
-                raise FileNotFoundError(f"{state_path} not found: {run_dir} has no finished epoch to resume from.")
-            state = json.loads(state_path.read_text())  # saved before exact resume: weights + optimizer only
-        args = config["arguments"]
-        model, data, epochs, batch_size = args["model"], args["data"], args["epochs"], args["batch_size"]
-        learning_rate, seed, monitor = args["learning_rate"], args["seed"], args["monitor"]
-        val_split, val_fraction, test_split = args["val_split"], args["val_fraction"], args["test_split"]
-        use_class_weight, model_flags = args["use_class_weight"], args["model_flags"]
-        feature_overrides, data_dir, x_fem, x_mal = args["feature_overrides"], args["data_dir"], args["x_fem"], args["x_mal"]
-        skip_bad, text_source, labels = args["skip_bad"], args["text_source"], args.get("labels")
-        asr_wer, trust_pickle = args.get("asr_wer", 0.15), args.get("trust_pickle", False)
+        if not state_path.exists():
+            raise FileNotFoundError(f"{state_path} not found: {run_dir} has no finished epoch to resume from.")
+        state = json.loads(state_path.read_text())  # saved before exact resume: weights + optimizer only
+    return state
 
-    spec = get_spec(model)
-    settings = spec.train
-    is_demo = data in ("demo", "demo-tiny")
-    if epochs is None:
-        epochs = settings.demo_epochs if is_demo else settings.epochs
-    if learning_rate is None and is_demo and settings.demo_learning_rate is not None:
-        learning_rate = settings.demo_learning_rate
-    batch_size = batch_size or settings.batch_size
-    model_flags = dict(model_flags or {})
-    feature_overrides = demo_feature_defaults(spec.inputs, feature_overrides) if is_demo else feature_overrides
-    if data not in ("demo", "demo-tiny", "prosem", "kemdy20", "seed001") and os.path.exists(str(data)):
-        data = str(pathlib.Path(data).resolve())  # stored absolute: --resume works from any folder
-    data_dir, x_fem, x_mal = (str(pathlib.Path(v).resolve()) if v and os.path.exists(str(v)) else v
-                              for v in (data_dir, x_fem, x_mal))
-    arguments = {
-        "model": model, "data": data, "epochs": epochs, "batch_size": batch_size,
-        "learning_rate": learning_rate if learning_rate is not None else settings.learning_rate,
-        "seed": seed, "monitor": monitor, "val_split": val_split, "val_fraction": val_fraction,
-        "test_split": test_split, "use_class_weight": use_class_weight, "model_flags": model_flags,
-        "feature_overrides": feature_overrides or {}, "data_dir": data_dir, "x_fem": x_fem, "x_mal": x_mal,
-        "skip_bad": skip_bad, "text_source": text_source, "labels": labels,
-        "asr_wer": asr_wer, "trust_pickle": trust_pickle,
-    }
-    keras.utils.set_random_seed(seed)
 
-    # Data
+def prepare_data(config, use_cache=True, verbose=1, report=True):
+    """Stage 1: the manifest, its train/val/test splits (checked), the feature settings and the train/val arrays.
+
+    Args:
+        config: RunConfig, resolved.
+        use_cache: bool. Reuse cached features.
+        verbose: int. Progress bars at 1.
+        report: bool. Print sizes and feature settings.
+
+    Returns:
+        `RunData`.
+    """
+    from coaudiotext.data import resolve_data
+    from coaudiotext.data.pipeline import input_config
+    from coaudiotext.models import get_spec
+
     manifest, class_names = resolve_data(
-        data, data_dir=data_dir, x_fem=x_fem, x_mal=x_mal, skip_bad=skip_bad, text_source=text_source, labels=labels,
-        asr_wer=asr_wer, progress=verbose == 1, trust_pickle=trust_pickle,
+        config.data, data_dir=config.data_dir, x_fem=config.x_fem, x_mal=config.x_mal, skip_bad=config.skip_bad,
+        text_source=config.text_source, labels=config.labels, asr_wer=config.asr_wer, progress=verbose == 1,
+        trust_pickle=config.trust_pickle,
     )
     if manifest.skipped:
         print(f"Skipped {len(manifest.skipped)} bad manifest row(s):\n" + "\n".join(manifest.skipped))
     train_rows = manifest.split("train")
-    if val_split in manifest.splits:
-        val_rows = manifest.split(val_split)
-        validation_note = f"split {val_split!r} of the manifest"
+    if config.val_split in manifest.splits:
+        val_rows = manifest.split(config.val_split)
+        validation_note = f"split {config.val_split!r} of the manifest"
     else:
-        train_rows, val_rows = _carve_validation(train_rows, val_fraction, seed)
-        validation_note = f"{val_fraction:.0%} of 'train' (stratified, seed {seed}); the manifest has no {val_split!r} split"
-    test_rows = manifest.split(test_split) if test_split in manifest.splits else None
-    _check_splits(manifest, train_rows, val_rows, test_rows, class_names, val_split, test_split, batch_size, report)
-    if resume is None and out and not overwrite:
+        train_rows, val_rows = _carve_validation(train_rows, config.val_fraction, config.seed)
+        validation_note = (f"{config.val_fraction:.0%} of 'train' (stratified, seed {config.seed}); the manifest "
+                           f"has no {config.val_split!r} split")
+    test_rows = manifest.split(config.test_split) if config.test_split in manifest.splits else None
+    _check_splits(manifest, train_rows, val_rows, test_rows, class_names, config.val_split, config.test_split,
+                  config.batch_size, report)
+    return RunData(manifest, class_names, train_rows, val_rows, test_rows, validation_note,
+                   input_config(get_spec(config.model).inputs, texts=train_rows.texts,
+                                overrides=config.feature_overrides), None, None, None, None)
+
+
+def load_train_val(config, data, use_cache=True, verbose=1, report=True):
+    """Stage 1b: fills `data.x_train/y_train/x_val/y_val` (rows whose audio fails are dropped with `--skip-bad`)."""
+    from coaudiotext.data.pipeline import encode_labels
+
+    if report:
+        print(f"[coaudiotext] {config.model}: {len(data.train_rows)} train / {len(data.val_rows)} val / "
+              f"{len(data.test_rows) if data.test_rows else 0} test utterances; classes {data.class_names}")
+        print(f"[coaudiotext] features: {json.dumps(data.features_config)}")
+    data.x_train, data.train_rows = _features(data.features_config, data.train_rows, config.skip_bad, use_cache,
+                                              verbose == 1)
+    data.x_val, data.val_rows = _features(data.features_config, data.val_rows, config.skip_bad, use_cache,
+                                          verbose == 1)
+    data.y_train = encode_labels(data.train_rows.labels, data.class_names)
+    data.y_val = encode_labels(data.val_rows.labels, data.class_names)
+
+
+def refuse_existing_run(out, overwrite=False):
+    """Stops before any work when `out` already holds a run (unless `overwrite`): nothing the user made is lost."""
+    if out and not overwrite:
         finished = [name for name in ("metrics.json", "state.json", "best.keras") if (pathlib.Path(out) / name).exists()]
         if finished:
             raise ValueError(f"--out {out} already holds a run ({', '.join(finished)}): pass --overwrite to replace it, "
                              f"--resume {out} to continue it, or choose another --out.")
 
-    features_config = input_config(spec.inputs, texts=train_rows.texts, overrides=feature_overrides)
-    if report:
-        print(f"[coaudiotext] {model}: {len(train_rows)} train / {len(val_rows)} val / "
-              f"{len(test_rows) if test_rows else 0} test utterances; classes {class_names}")
-        print(f"[coaudiotext] features: {json.dumps(features_config)}")
-    x_train, train_rows = _features(features_config, train_rows, skip_bad, use_cache, verbose == 1)
-    x_val, val_rows = _features(features_config, val_rows, skip_bad, use_cache, verbose == 1)
-    y_train = encode_labels(train_rows.labels, class_names)
-    y_val = encode_labels(val_rows.labels, class_names)
 
-    # Run directory
-    if resume is not None:
-        run_dir = pathlib.Path(resume)
-    else:
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir = pathlib.Path(out) if out else pathlib.Path("runs") / f"{model}-{stamp}"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_json(run_dir / "config.json", {
-            "arguments": arguments,
-            "command": " ".join(sys.argv),
-            "spec": {"source": spec.source, "inputs": list(spec.inputs), "train": dataclasses.asdict(settings)},
-            "features": features_config,
-            "class_names": class_names,
-            "validation": validation_note,
-            "selection": f"best epoch by {monitor} on the validation split",
-            "sizes": {"train": len(train_rows), "val": len(val_rows), "test": len(test_rows) if test_rows else 0},
-        })
-        _atomic_json(run_dir / "environment.json", environment_info())
-    metadata = {
-        "model": model,
-        "class_names": class_names,
-        "features": features_config,
-        "model_flags": model_flags,
-        "data": str(data),
-    }
+def open_run_dir(config, data, out=None):
+    """Stage 2: a new run directory (`out`, default `runs/KEY-TIMESTAMP`) with `config.json` and `environment.json`."""
+    from coaudiotext.models import get_spec
 
-    # Model
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = pathlib.Path(out) if out else pathlib.Path("runs") / f"{config.model}-{stamp}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    spec = get_spec(config.model)
+    _atomic_json(run_dir / "config.json", {
+        "arguments": config.to_dict(),
+        "command": " ".join(sys.argv),
+        "spec": {"source": spec.source, "inputs": list(spec.inputs), "train": dataclasses.asdict(spec.train)},
+        "features": data.features_config,
+        "class_names": data.class_names,
+        "validation": data.validation_note,
+        "selection": f"best epoch by {config.monitor} on the validation split",
+        "sizes": {"train": len(data.train_rows), "val": len(data.val_rows),
+                  "test": len(data.test_rows) if data.test_rows else 0},
+    })
+    _atomic_json(run_dir / "environment.json", environment_info())
+    return run_dir
+
+
+def build_or_resume(config, data, run_dir, state=None, report=True):
+    """Stage 3: the compiled model and its first epoch: a fresh build, or `last.keras` of a resumed run.
+
+    Returns:
+        `(model, initial_epoch)`.
+    """
+    import keras
+
+    from coaudiotext.models import get_spec, input_shapes
+
+    spec = get_spec(config.model)
     if state is not None:
         net = keras.saving.load_model(run_dir / "last.keras")  # weights and optimizer state (Adam moments, step)
         initial_epoch = state["epoch"]
@@ -314,41 +285,60 @@ def train(
                           UserWarning, stacklevel=2)
         _restore_history(run_dir / "history.csv", state.get("history"), initial_epoch)
     else:
-        shapes = {name: x_train[name].shape[1:] for name in spec.inputs}
-        net = spec.builder(num_classes=len(class_names), **input_shapes(model, **shapes), **model_flags)
+        shapes = {name: data.x_train[name].shape[1:] for name in spec.inputs}
+        net = spec.builder(num_classes=len(data.class_names), **input_shapes(config.model, **shapes),
+                           **config.model_flags)
         net.compile(
-            optimizer=make_optimizer(settings, learning_rate),
+            optimizer=make_optimizer(spec.train, config.learning_rate),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
         initial_epoch = 0
     if report:
-        print(f"[coaudiotext] {model}: {net.count_params():,} parameters; {epochs} epochs, batch {batch_size}; "
-              f"selection: {monitor} on validation ({validation_note})")
+        print(f"[coaudiotext] {config.model}: {net.count_params():,} parameters; {config.epochs} epochs, batch "
+              f"{config.batch_size}; selection: {config.monitor} on validation ({data.validation_note})")
+    return net, initial_epoch
 
-    mode = "min" if monitor.endswith("loss") else "max"
+
+def fit(config, data, net, run_dir, state=None, initial_epoch=0, verbose=1):
+    """Stage 4: trains epochs `initial_epoch .. config.epochs - 1`; every epoch is committed (`last.keras`,
+    `state.json`, `history.csv`) and the best one by `config.monitor` saved as `best.keras`.
+
+    Returns:
+        float: training seconds.
+    """
+    import keras
+    import numpy as np
+
+    from coaudiotext.callbacks import BestCheckpoint, F1Callback, set_random_state
+    from coaudiotext.data.pipeline import make_dataset
+
+    metadata = {"model": config.model, "class_names": data.class_names, "features": data.features_config,
+                "model_flags": config.model_flags, "data": str(config.data)}
+    monitor = config.monitor
     callbacks = [
         _EpochTimer(),
-        F1Callback(make_dataset(x_val, y_val, batch_size=64), class_names),
-        BestCheckpoint(run_dir, monitor=monitor, mode=mode, metadata=metadata,
+        F1Callback(make_dataset(data.x_val, data.y_val, batch_size=64), data.class_names),
+        BestCheckpoint(run_dir, monitor=monitor, mode="min" if monitor.endswith("loss") else "max", metadata=metadata,
                        initial_best=state["best"] if state else None,
                        initial_best_epoch=state["best_epoch"] if state else None,
                        initial_history=state.get("history") if state else None,
-                       extra_state={"seed": seed, "data_order": "replayed tf.data reshuffles"}),
+                       extra_state={"seed": config.seed, "data_order": "replayed tf.data reshuffles"}),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=state is not None),
         keras.callbacks.TerminateOnNaN(),
     ]
-    class_weight = _class_weights(y_train, len(class_names)) if use_class_weight else None
+    class_weight = _class_weights(data.y_train, len(data.class_names)) if config.use_class_weight else None
     start = time.perf_counter()
     try:
-        if initial_epoch < epochs:
-            train_data, steps = _train_dataset(x_train, y_train, batch_size, seed, initial_epoch, epochs)
+        if initial_epoch < config.epochs:
+            train_data, steps = _train_dataset(data.x_train, data.y_train, config.batch_size, config.seed,
+                                               initial_epoch, config.epochs)
             if state is not None and "random" in state:
                 set_random_state(net, state["random"])  # dropout masks, Python/NumPy generators: as after that epoch
             net.fit(
                 train_data,
-                validation_data=make_dataset(x_val, y_val, batch_size=64),
-                epochs=epochs,
+                validation_data=make_dataset(data.x_val, data.y_val, batch_size=64),
+                epochs=config.epochs,
                 initial_epoch=initial_epoch,
                 steps_per_epoch=steps,  # one dataset holds every remaining epoch, each in its own fixed order
                 callbacks=callbacks,
@@ -372,37 +362,111 @@ def train(
             f"Training stopped: the loss became NaN/inf{f' in epoch {bad}' if bad else ''} ({run_dir}). Check the "
             "features for NaN/inf (a corrupt cache: rerun with --no-cache) and try a smaller --lr."
         )
+    return train_seconds
 
-    # Evaluation of the selected model
+
+def evaluate_selected(config, data, run_dir, train_seconds, use_cache=True, verbose=1):
+    """Stage 5: loads the selected `best.keras` and scores it on val, test and every evaluation-only split.
+
+    Returns:
+        the metrics dict (`metrics.json`).
+    """
+    import keras
+    import numpy as np
+
+    from coaudiotext.data.pipeline import encode_labels
+    from coaudiotext.evaluate import evaluate_arrays
+
     best = keras.saving.load_model(run_dir / "best.keras")
-    results = {"model": model, "parameters": int(best.count_params()), "train_seconds": train_seconds,
-               "selection": f"best epoch by {monitor} on validation", "validation": validation_note}
-    results["val"] = evaluate_arrays(best, x_val, y_val, class_names)
-    if test_rows is not None:
-        x_test, test_rows = _features(features_config, test_rows, skip_bad, use_cache, verbose == 1)
-        results["test"] = evaluate_arrays(best, x_test, encode_labels(test_rows.labels, class_names), class_names)
-    # Further evaluation-only splits of the manifest (the demo corpus' `handwritten`): reported, never selected on.
-    for extra in [s for s in manifest.splits if s not in ("train", val_split, test_split)]:
-        rows = manifest.split(extra)
-        x_extra, rows = _features(features_config, rows, skip_bad, use_cache, verbose == 1)
-        results.setdefault("extra", {})[extra] = evaluate_arrays(best, x_extra, encode_labels(rows.labels, class_names),
-                                                                 class_names)
-    state_now = json.loads((run_dir / "state.json").read_text())
-    results["best_epoch"] = state_now["best_epoch"]
+    results = {"model": config.model, "parameters": int(best.count_params()), "train_seconds": train_seconds,
+               "selection": f"best epoch by {config.monitor} on validation", "validation": data.validation_note}
+    results["val"] = evaluate_arrays(best, data.x_val, data.y_val, data.class_names)
+    # `test`, then further evaluation-only splits of the manifest (the demo corpus' `handwritten`): never selected on.
+    extras = [s for s in data.manifest.splits if s not in ("train", config.val_split, config.test_split)]
+    for split in ([config.test_split] if data.test_rows is not None else []) + extras:
+        rows = data.test_rows if split == config.test_split else data.manifest.split(split)
+        x, rows = _features(data.features_config, rows, config.skip_bad, use_cache, verbose == 1)
+        metrics = evaluate_arrays(best, x, encode_labels(rows.labels, data.class_names), data.class_names)
+        if split == config.test_split:
+            results["test"] = metrics
+        else:
+            results.setdefault("extra", {})[split] = metrics
+    results["best_epoch"] = json.loads((run_dir / "state.json").read_text())["best_epoch"]
     history = _read_history(run_dir / "history.csv")
     if "epoch_seconds" in history:
         results["seconds_per_epoch"] = float(np.median(history["epoch_seconds"]))
+    return results
+
+
+def write_run(config, data, run_dir, results, report=True):
+    """Stage 6: `metrics.json`, the plots, and the printed summary."""
     _atomic_json(run_dir / "metrics.json", results)
-    _write_plots(run_dir, results, history, class_names, model, monitor)
+    _write_plots(run_dir, results, _read_history(run_dir / "history.csv"), data.class_names, config.model,
+                 config.monitor)
     if report:
         from coaudiotext.metrics import format_metrics
 
-        print(f"[coaudiotext] best epoch {results['best_epoch']} ({monitor}); run directory {run_dir}")
+        print(f"[coaudiotext] best epoch {results['best_epoch']} ({config.monitor}); run directory {run_dir}")
         print("[coaudiotext] val:  " + format_metrics(results["val"], "val"))
         if "test" in results:
-            print("[coaudiotext] test: " + format_metrics(results["test"], test_split))
+            print("[coaudiotext] test: " + format_metrics(results["test"], config.test_split))
         for extra, metrics in results.get("extra", {}).items():
             print(f"[coaudiotext] {extra}: " + format_metrics(metrics, extra))
+
+
+def train(model=None, *, resume=None, out=None, verbose=1, use_cache=True, report=True, overwrite=False, config=None,
+          **settings):
+    """Trains registry model `model` and writes a run directory. Returns the metrics dict.
+
+    Args:
+        model: str. Registry key (not needed with `resume` or `config`).
+        resume: str or path. A run directory: continue its interrupted run exactly where its last finished
+            epoch ended (see the module docstring); its settings are read from its `config.json`
+            (`RunConfig.load`).
+        out: str or path. Run directory (default `runs/KEY-TIMESTAMP`).
+        verbose: int. Keras' fit verbosity (feature progress bars only at 1; 2 = one line per epoch).
+        use_cache: bool. Reuse cached features.
+        report: bool. Print the data sizes and the final val/test metrics.
+        overwrite: bool. Replace a run already in `out`.
+        config: RunConfig. All settings at once (instead of `model` and `**settings`).
+        **settings: the fields of `coaudiotext.run_config.RunConfig` (`data`, `epochs`, `batch_size`,
+            `learning_rate`, `seed`, `monitor`, `model_flags`, `feature_overrides`, ...), as on the command line
+            (`python -m coaudiotext.train --help`).
+
+    The run is the stages `prepare_data` -> `open_run_dir` (or the resumed one) -> `build_or_resume` -> `fit` ->
+    `evaluate_selected` -> `write_run`, each callable on its own. The splits are checked for leakage first
+    (`_check_leakage`: one warning per kind of shared audio, script or speaker; val identical to test is an error).
+    """
+    import keras
+
+    state = None
+    if resume is not None:
+        if settings or config is not None:
+            raise ValueError(f"resume={resume!r} continues a run with its saved settings; do not pass others "
+                             f"({', '.join(sorted(settings)) or 'config'}).")
+        state = read_resume_point(resume)
+        config = RunConfig.load(resume)
+    elif config is None:
+        if model is None:
+            raise ValueError("Pass a registry key (model=...), a RunConfig (config=...) or a run to resume.")
+        try:
+            config = RunConfig(model=model, **settings)
+        except TypeError:
+            known = sorted(f.name for f in dataclasses.fields(RunConfig))
+            unknown = sorted(set(settings) - set(known))
+            raise TypeError(f"Unknown train setting(s) {', '.join(unknown)}; known: {', '.join(known)}.") from None
+    config = config.resolved()
+    keras.utils.set_random_seed(config.seed)
+
+    data = prepare_data(config, use_cache=use_cache, verbose=verbose, report=report)
+    if resume is None:
+        refuse_existing_run(out, overwrite)
+    load_train_val(config, data, use_cache, verbose, report)
+    run_dir = pathlib.Path(resume) if resume is not None else open_run_dir(config, data, out=out)
+    net, initial_epoch = build_or_resume(config, data, run_dir, state, report)
+    train_seconds = fit(config, data, net, run_dir, state, initial_epoch, verbose)
+    results = evaluate_selected(config, data, run_dir, train_seconds, use_cache, verbose)
+    write_run(config, data, run_dir, results, report)
     results["run_dir"] = str(run_dir)
     return results
 
@@ -651,9 +715,10 @@ def build_parser():
     parser.add_argument("--lr", type=float, dest="learning_rate", help="learning rate (default: the original's)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", help="run directory (default runs/KEY-TIMESTAMP)")
-    parser.add_argument("--monitor", default="val_macro_f1",
-                        help="validation log value that selects the best epoch (default val_macro_f1; "
-                             "also val_accuracy, val_ua, val_weighted_f1, val_loss)")
+    parser.add_argument("--monitor",
+                        help="validation log value that selects the best epoch (default: the key's, val_macro_f1 "
+                             "for every model but text_bilstm_att, which uses val_accuracy; also val_ua, "
+                             "val_weighted_f1, val_loss)")
     parser.add_argument("--val-split", default="val", help="manifest split used for validation (default val; "
                         "if absent, --val-fraction of train is held out)")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="held-out fraction of train when there is no val split")
@@ -698,6 +763,16 @@ def build_parser():
     parser.add_argument("--no-cache", action="store_true", help="recompute features instead of using the feature cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
+
+
+def run_config_from_args(args):
+    """The `RunConfig` of parsed command-line arguments (each field from the option of the same name)."""
+    from coaudiotext.models import get_spec
+
+    values = {field.name: getattr(args, field.name) for field in dataclasses.fields(RunConfig) if hasattr(args, field.name)}
+    values["model_flags"] = dict(args.set)
+    values["feature_overrides"] = feature_overrides_from_args(args, get_spec(args.model).inputs)
+    return RunConfig(**values)
 
 
 def feature_overrides_from_args(args, inputs):
@@ -797,20 +872,13 @@ def main(argv=None):
     quiet_tensorflow()  # after argparse: --help and argument errors stay instant
     if args.resume is None and args.model is None:
         parser.error("--model is required (or --resume RUN_DIR)")
-    from coaudiotext.models import get_spec
-
-    inputs = get_spec(args.model).inputs if args.model else ()
+    process = {"verbose": 0 if args.quiet else (1 if sys.stdout.isatty() else 2),  # off a terminal: one line per epoch
+               "use_cache": not args.no_cache}
     try:
-        train(
-            args.model, data=args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size,
-            learning_rate=args.learning_rate, seed=args.seed, monitor=args.monitor, val_split=args.val_split,
-            val_fraction=args.val_fraction, test_split=args.test_split, use_class_weight=args.use_class_weight,
-            model_flags=dict(args.set), feature_overrides=feature_overrides_from_args(args, inputs),
-            data_dir=args.data_dir, x_fem=args.x_fem, x_mal=args.x_mal, skip_bad=args.skip_bad,
-            text_source=args.text_source, asr_wer=args.asr_wer, resume=args.resume, labels=args.labels,
-            verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),  # off a terminal: one line per epoch
-            use_cache=not args.no_cache, trust_pickle=args.trust_pickle, overwrite=args.overwrite,
-        )
+        if args.resume is not None:
+            train(resume=args.resume, **process)
+        else:
+            train(config=run_config_from_args(args), out=args.out, overwrite=args.overwrite, **process)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

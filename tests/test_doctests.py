@@ -1,4 +1,4 @@
-"""The docstring examples of `coaudiotext.models` and `coaudiotext.layers` run and print what they say.
+"""The docstring examples of `coaudiotext.models`, `coaudiotext.layers` and `coaudiotext.run_config` run and print what they say.
 
 They carry the headline parameter counts and shapes of every model and layer; a change that breaks
 one of them (a count, an output shape, a default) fails here, not only in a reader's notebook.
@@ -19,7 +19,7 @@ MODULES = sorted(
     f"{package.__name__}.{info.name}" if info.name else package.__name__
     for package in PACKAGES
     for info in [*pkgutil.iter_modules(package.__path__), pkgutil.ModuleInfo(None, "", False)]
-)
+) + ["coaudiotext.run_config"]
 
 
 def test_every_module_with_examples_is_collected():

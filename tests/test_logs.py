@@ -32,12 +32,26 @@ def test_filter_noise_drops_only_the_start_up_lines():
     assert not NOISE.search("cudart_stub missing")
 
 
-def test_quiet_tensorflow_sets_defaults_and_silences_start_up():
+def test_quiet_tensorflow_imports_nothing_and_silences_the_later_start_up():
     done = _run("import os, sys; from coaudiotext._logs import quiet_tensorflow; quiet_tensorflow(); "
-                "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TF_ENABLE_ONEDNN_OPTS'], 'tensorflow' in sys.modules)")
+                "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TF_ENABLE_ONEDNN_OPTS'], 'tensorflow' in sys.modules); "
+                "import keras; print('tensorflow' in sys.modules); print('a real line', file=sys.stderr)")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["3", "0", "True"]
+    assert done.stdout.split() == ["3", "0", "False", "True"]  # nothing heavy until Keras imports TensorFlow
     assert "absl::InitializeLog" not in done.stderr and "cudart_stub" not in done.stderr, done.stderr
+    assert "a real line" in done.stderr
+
+
+def test_a_failing_import_shows_everything(tmp_path):
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import sys\nprint('cudart_stub.cc:31] Could not find cuda drivers', file=sys.stderr)\n"
+                                      "raise ImportError('broken install')\n")
+    env = dict(_CLEAN_ENV, PYTHONPATH=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", "from coaudiotext._logs import quiet_tensorflow; quiet_tensorflow(); "
+                           "import tensorflow"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode != 0 and "broken install" in done.stderr
+    assert "Could not find cuda drivers" in done.stderr  # not filtered when the import fails
 
 
 def test_a_value_the_user_exported_wins():

@@ -1,6 +1,7 @@
-"""Seed-001 Transformers: exact counts, fairseq positions, masks, PyTorch parity, save/reload."""
+"""Seed-001 Transformers: exact counts, fairseq positions, masks, PyTorch parity, per-batch padding, save/reload."""
 
 import math
+import pathlib
 
 import numpy as np
 import pytest
@@ -10,11 +11,17 @@ from coaudiotext.layers.transformer import (
     SequencePooling,
     SinusoidalPositionalEmbedding,
     TransformerEncoderBlock,
+    TrimToLongest,
     ValidConvMask,
     sinusoidal_table,
 )
 from coaudiotext.models import MODELS, build_model
-from coaudiotext.models.crossmodal_transformer import audio_transformer, crossmodal_transformer, text_bert
+from coaudiotext.models.crossmodal_transformer import (
+    audio_transformer,
+    crossmodal_transformer,
+    text_bert,
+    text_padding_of,
+)
 
 SMALL = dict(
     mfcc_shape=(20, 8),
@@ -50,6 +57,7 @@ def test_exact_parameter_counts():
     assert build_model("text_bert").count_params() == 595975
     # the fixes change no weights
     assert crossmodal_transformer(key_mask=True, causal=False, merge_how="masked_mean").count_params() == 988807
+    assert crossmodal_transformer(text_padding="fixed").count_params() == 988807
     assert audio_transformer(key_mask=True, merge_how="masked_mean").count_params() == 82447
 
 
@@ -75,6 +83,8 @@ def test_argument_errors_name_the_argument():
         audio_transformer(num_heads=7)  # 7 does not divide 40
     with pytest.raises(ValueError, match="pooling"):
         text_bert(pooling="max")
+    with pytest.raises(ValueError, match="text_padding"):
+        crossmodal_transformer(text_padding="longest")
 
 
 # ---------------------------------------------------------------- layers
@@ -283,6 +293,151 @@ def test_audio_transformer_matches_pytorch_reference():
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+# ---------------------------------------------------------------- per-batch text padding (issue #16)
+
+
+def test_trim_to_longest_layer():
+    mask = np.array([[1, 1, 1, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0, 0, 0]], "float32")
+    x = np.arange(2 * 8 * 3, dtype="float32").reshape(2, 8, 3)
+    trimmed, trimmed_mask = TrimToLongest()(x, mask)
+    np.testing.assert_array_equal(trimmed, x[:, :5])  # the batch's longest: 5 real steps
+    np.testing.assert_array_equal(trimmed_mask, mask[:, :5])
+    short = np.array([[1, 0, 0, 0, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0, 0, 0]], "float32")
+    assert TrimToLongest()(x, short)[0].shape == (2, 3, 3)  # the last real step counts, interior zeros too
+    assert TrimToLongest(min_steps=4)(x, short)[0].shape == (2, 4, 3)  # a following Conv1D(k) needs k steps
+    assert TrimToLongest(min_steps=20)(x, short)[0].shape == (2, 8, 3)  # never longer than the padding
+    assert not TrimToLongest().supports_jit
+    with pytest.raises(ValueError, match="min_steps"):
+        TrimToLongest(min_steps=0)
+
+
+def _short_batch(seed=4, padded=12, lengths=(5, 7, 4)):
+    """A batch whose texts all end before the stored padding: features padded to `padded`, the longest 7 tokens.
+
+    Padding positions keep non-zero features, as BERT's outputs at [PAD] tokens are non-zero.
+    """
+    rng = np.random.default_rng(seed)
+    batch = len(lengths)
+    x = {
+        "mfcc": rng.normal(size=(batch, 20, 8)).astype("float32"),
+        "mfcc_mask": np.ones((batch, 20), "float32"),
+        "bert": rng.normal(size=(batch, padded, 12)).astype("float32"),
+        "bert_mask": (np.arange(padded)[None, :] < np.array(lengths)[:, None]).astype("float32"),
+    }
+    x["mfcc"][1, 15:] = 0.0
+    x["mfcc_mask"][1, 15:] = 0.0
+    return x, max(lengths)
+
+
+def _pair(**flags):
+    """The same weights, padded per batch and to the fixed length."""
+    small = dict(SMALL, bert_shape=(12, 12), bert_mask_shape=(12,), num_layers=1, **flags)
+    batch = crossmodal_transformer(**small)
+    fixed = crossmodal_transformer(**small, text_padding="fixed")
+    fixed.set_weights(batch.get_weights())
+    return batch, fixed
+
+
+def test_batch_padding_matches_the_original_collate():
+    """The original pads each batch to its longest text: port (fed the stored 12-padded features) == PyTorch
+    reference fed the batch at its own length; fixed padding matches the reference only at the fixed length."""
+    x, longest = _short_batch()
+    batch, fixed = _pair()
+    assert (text_padding_of(batch), text_padding_of(fixed)) == ("batch", "fixed")
+    reference = _torch_reference(batch, d=16, heads=4, layers_per_stack=1)
+    want = reference(x["mfcc"], x["bert"][:, :longest])  # the original's batch: (3, 7, 12)
+    got = np.asarray(batch(x, training=False))
+    np.testing.assert_allclose(got, want, atol=1e-5)  # measured: 1.0e-7
+    got_fixed = np.asarray(fixed(x, training=False))
+    np.testing.assert_allclose(got_fixed, reference(x["mfcc"], x["bert"]), atol=1e-5)  # the same model at 12
+    assert np.abs(got_fixed - want).max() > 1e-3  # ...so the padding length changes the output (measured: 0.21)
+
+
+def test_fixes_make_the_padding_irrelevant():
+    """With the key mask and the masked mean (the opt-in fixes), per-batch and fixed padding agree."""
+    x, _ = _short_batch()
+    batch, fixed = _pair(key_mask=True, merge_how="masked_mean")
+    np.testing.assert_allclose(np.asarray(batch(x, training=False)), np.asarray(fixed(x, training=False)), atol=1e-5)
+
+
+def test_variable_token_length():
+    """Built with `bert_shape=(None, hidden)` the models take any token length; 12-padded input is cut to 7."""
+    x, longest = _short_batch()
+    small = dict(SMALL, bert_shape=(None, 12), bert_mask_shape=(None,), num_layers=1)
+    model = crossmodal_transformer(**small)
+    cut = dict(x, bert=x["bert"][:, :longest], bert_mask=x["bert_mask"][:, :longest])
+    eager = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(eager, np.asarray(model(cut, training=False)), atol=1e-6)
+    np.testing.assert_allclose(model.predict(x, batch_size=3, verbose=0), eager, atol=1e-5)  # compiled, as in fit
+    fixed = crossmodal_transformer(**small, text_padding="fixed")
+    assert fixed(cut, training=False).shape == (3, 7)
+    head = text_bert(bert_shape=(None, 12), bert_mask_shape=(None,))
+    assert head({"bert": cut["bert"], "bert_mask": cut["bert_mask"]}, training=False).shape == (3, 7)
+
+
+def test_batch_padding_end_to_end_with_bert_features(tmp_path):
+    """Tiny random BERT: features stored at max_len 64 and cut by the model == the original's collate (pad the batch
+    to min(64, longest piece count), the longest losing [CLS], BERT over that batch) fed to the reference."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from transformers import AutoModel, AutoTokenizer
+
+    from coaudiotext.features.pretrained import extract_text_features, make_tiny_bert
+
+    texts = ["ab", "abc de", "abcdefgh", "a b c d"]
+    folder = make_tiny_bert(tmp_path / "bert", texts=texts, hidden_size=16, intermediate_size=24)
+    stored, stored_mask = extract_text_features(texts, model=folder, max_len=64, truncation="original",
+                                                batch_size=len(texts), use_cache=False)
+    assert stored.shape == (4, 64, 16)
+
+    # the original's AudioTextBatchFunction, written out
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    pieces = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+    length = min(64, max(len(p) for p in pieces))
+    rows = []
+    for ids in pieces:
+        row = [tokenizer.cls_token_id] + ids + [tokenizer.sep_token_id]
+        rows.append(row + [tokenizer.pad_token_id] * (length - len(row)) if len(row) < length else row[-length:])
+    ids = torch.tensor(rows)
+    with torch.no_grad():
+        original = AutoModel.from_pretrained(folder).eval()(
+            input_ids=ids, attention_mask=(ids != tokenizer.pad_token_id).long()).last_hidden_state.numpy()
+    assert original.shape == (4, length, 16)
+    # BERT masks its padding: the batch at its own length is the first positions of the stored features
+    np.testing.assert_allclose(stored[:, :length], original, atol=1e-5)
+    assert stored_mask[:, length:].sum() == 0 and stored_mask[:, length - 1].max() == 1
+
+    rng = np.random.default_rng(5)
+    mfcc = rng.normal(size=(4, 20, 8)).astype("float32")
+    x = {"mfcc": mfcc, "mfcc_mask": np.ones((4, 20), "float32"), "bert": stored, "bert_mask": stored_mask}
+    small = dict(SMALL, bert_shape=(64, 16), bert_mask_shape=(64,), num_layers=1)
+    model = crossmodal_transformer(**small)
+    want = _torch_reference(model, d=16, heads=4, layers_per_stack=1)(mfcc, original)
+    np.testing.assert_allclose(np.asarray(model(x, training=False)), want, atol=1e-5)
+    fixed = crossmodal_transformer(**small, text_padding="fixed")
+    fixed.set_weights(model.get_weights())
+    assert np.abs(np.asarray(fixed(x, training=False)) - want).max() > 1e-3
+
+
+def test_shipped_weights_say_fixed_padding():
+    """The shipped cross-modal file was trained on text padded to 64: it holds no trimming layer and a fixed
+    (64, hidden) input, so `evaluate` repeats what training did and its results.json rows stay valid.
+    (`text_bert` pools `[CLS]`, which padding does not change.)"""
+    import keras
+
+    import coaudiotext
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "weights" / "crossmodal_transformer.keras"
+    if not path.exists():
+        pytest.skip("weights/crossmodal_transformer.keras is not in this checkout")
+    model = coaudiotext.load_model(path, compile=False)
+    assert text_padding_of(model) == "fixed"
+    assert tuple(model.get_layer("bert").output.shape[1:2]) == (64,)
+    # new files: the layer is registered by the modules `coaudiotext.load_model` imports (not only by models/)
+    assert keras.saving.get_registered_object("coaudiotext>TrimToLongest") is TrimToLongest
+    assert TrimToLongest.__module__.startswith(coaudiotext._REGISTERING_MODULES[0])
+
+
 # ---------------------------------------------------------------- shapes, training, saving
 
 
@@ -298,6 +453,7 @@ def test_output_shapes_per_merge_mode(merge_how):
 
 
 def test_faithful_model_ignores_masks_and_fix_uses_them():
+    """Beyond the batch's longest text (here: full rows 0 and 2), the faithful model reads no mask."""
     x = _small_inputs()
     other = dict(x, mfcc_mask=np.zeros_like(x["mfcc_mask"]) + 1, bert_mask=np.ones_like(x["bert_mask"]))
     faithful = crossmodal_transformer(**SMALL)

@@ -130,8 +130,9 @@ model.summary(line_length=120)
 #
 # The original applies a **causal ("future") mask** to every attention, including the *cross*-modal
 # ones, where it is a rectangle: query step `i` may only attend to key steps `0..i`. In the
-# text<-audio stack the queries are the 62 text tokens (after the valid convolution) and the keys the
-# audio frames (398 in the original), so text token `i` sees only the first `i + 1` audio frames (25 ms each): **the text
+# text<-audio stack the queries are the text tokens after the valid convolution (62 when the batch is
+# padded to 64; by default the model cuts each batch after its longest text, as the original's collate
+# does, so it is that text's length minus 2) and the keys the audio frames (398 in the original), so text token `i` sees only the first `i + 1` audio frames (25 ms each): **the text
 # never attends to most of the audio**, and padding tokens see more of it than real ones. The port
 # keeps this by default (`causal=True`); `causal=False` is the fix (and `key_mask=True`,
 # `merge_how="masked_mean"` fix the ignored padding masks).

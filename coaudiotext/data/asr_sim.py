@@ -168,7 +168,6 @@ def add_simulated_asr(manifest_path, wer, seed=0, out=None):
     import csv
     import os
     import pathlib
-    import tempfile
 
     manifest_path = pathlib.Path(manifest_path)
     if not 0.0 <= float(wer) <= 1.0:
@@ -194,10 +193,10 @@ def add_simulated_asr(manifest_path, wer, seed=0, out=None):
         for row in rows:
             if not os.path.isabs(row["audio_path"]):
                 row["audio_path"] = str(base / row["audio_path"])
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".asr-", suffix=".csv")
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+    from coaudiotext.cache import atomic_path
+
+    with atomic_path(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, out)
     return out

@@ -18,7 +18,6 @@ import csv
 import dataclasses
 import os
 import pathlib
-import tempfile
 from typing import Iterable, Sequence
 
 __all__ = [
@@ -421,23 +420,18 @@ def write_manifest(rows, path, columns=None):
         extra = [c for c in OPTIONAL_COLUMNS if any(c in row for row in rows)]
         columns = list(REQUIRED_COLUMNS) + extra
     root = path.parent.resolve()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".csv")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                row = dict(row)
-                audio = pathlib.Path(row["audio_path"])
-                if audio.is_absolute():
-                    try:
-                        row["audio_path"] = audio.resolve().relative_to(root).as_posix()
-                    except ValueError:
-                        pass
-                writer.writerow(row)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from coaudiotext.cache import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            row = dict(row)
+            audio = pathlib.Path(row["audio_path"])
+            if audio.is_absolute():
+                try:
+                    row["audio_path"] = audio.resolve().relative_to(root).as_posix()
+                except ValueError:
+                    pass
+            writer.writerow(row)
     return path

@@ -362,13 +362,10 @@ def convert_pretrained(out=DEFAULT_WEIGHTS, checkpoint=None):
     state, step = load_torch_state(checkpoint)
     encoder = ge2e_speaker_encoder()
     set_torch_weights(encoder, state)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name[: -len('.weights.h5')]}.{os.getpid()}.weights.h5")
-    try:
+    from coaudiotext.cache import atomic_path
+
+    with atomic_path(out) as tmp:
         encoder.save_weights(tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return {
         "out": str(out),
         "step": step,

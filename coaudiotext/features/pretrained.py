@@ -279,8 +279,11 @@ def extract_text_features(
             depends on `batch_size` and order (the original used random batches of 64), which
             is why it is not the default. Defaults to `"right"`.
         padding: str. `"max_length"`: L = `max_len` (fixed shapes; the registry's `bert`
-            input); `"longest"`: L = the longest sequence here (the original padded each batch
-            to its longest text, so fewer padding positions enter its un-masked mean).
+            input); `"longest"`: L = the longest sequence here. Seed 001 padded each batch to
+            its longest text; since BERT masks its padding, the features of a batch padded to
+            its own length are the first positions of these (to float rounding), which is how
+            `crossmodal_transformer(text_padding="batch")` rebuilds the original's batches from
+            `"max_length"` features (it cuts every batch after its longest text).
             Defaults to `"max_length"`.
         use_cache: bool. Read/write the disk cache. Defaults to True.
         device: str or None. Torch device; None picks CUDA when available.

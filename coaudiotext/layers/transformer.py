@@ -17,6 +17,9 @@ Layers, from the inside out:
   prepared the same way; the prepared key is reused by every block.
 - `ValidConvMask`: shrinks a padding mask to the length of a `padding="valid"`
   convolution's output (used by the key-mask fix).
+- `TrimToLongest`: cuts a right-padded batch after its longest sequence, so that
+  features stored at a fixed `max_len` enter the model padded per batch, as the
+  original's collate function pads the BERT token features.
 - `SequencePooling`: mean over all steps (the original "average", padding
   included), last step, first step (`[CLS]`), or masked mean (a fix).
 
@@ -42,6 +45,7 @@ __all__ = [
     "TransformerEncoderBlock",
     "CrossmodalTransformer",
     "ValidConvMask",
+    "TrimToLongest",
     "SequencePooling",
     "sinusoidal_table",
 ]
@@ -419,6 +423,63 @@ class ValidConvMask(layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"kernel_size": self.kernel_size})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="coaudiotext")
+class TrimToLongest(layers.Layer):
+    """Cuts a right-padded batch after its longest sequence: the batch padded to its own longest.
+
+    Seed 001's collate function pads the BERT token features of each batch to the longest text
+    *of that batch* (at most `max_len` 64), and the model averages over that padding without a
+    mask, so its output depends on how much padding the batch has. Features stored once at a
+    fixed `max_len` give the same batch when cut here: steps `0 .. n - 1` are kept, with `n` the
+    last real step of any sequence in the batch plus one (BERT's outputs at the real and the
+    padding positions before `n` do not depend on how many padding tokens follow, since its
+    attention masks them). `n` is at least `min_steps` and at most the padded length.
+
+    `n` depends on the data, so the layer is not XLA-compilable (`supports_jit` is False, and
+    Keras' `jit_compile="auto"` leaves XLA off for a model that contains it).
+
+    Args:
+        min_steps: int. Fewest steps kept (e.g. the kernel size of a following valid
+            convolution). Defaults to 1.
+
+    Call: `trim(sequence, sequence_mask)`, sequence `(batch, steps, features)`, sequence_mask
+    `(batch, steps)` with 1 = real step. Returns `(sequence[:, :n], sequence_mask[:, :n])`.
+
+    Example:
+
+    >>> mask = np.array([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]])
+    >>> sequence, _ = TrimToLongest()(np.ones((2, 6, 4)), mask)
+    >>> tuple(sequence.shape)
+    (2, 5, 4)
+    """
+
+    def __init__(self, min_steps=1, **kwargs):
+        super().__init__(**kwargs)
+        if int(min_steps) < 1:
+            raise ValueError(f"min_steps must be >= 1. Received: min_steps={min_steps}")
+        self.min_steps = int(min_steps)
+        self.supports_jit = False  # a data-dependent length
+
+    def call(self, sequence, sequence_mask):
+        real = ops.cast(ops.greater(ops.cast(sequence_mask, "float32"), 0.5), "int32")  # (batch, steps)
+        steps = ops.shape(real)[1]
+        positions = ops.expand_dims(ops.arange(1, steps + 1, dtype="int32"), 0)  # 1-based step numbers
+        longest = ops.max(real * positions)  # the batch's last real step, counted from 1
+        length = ops.minimum(ops.maximum(longest, self.min_steps), steps)
+        shape = ops.shape(sequence)
+        trimmed = ops.slice(sequence, [0, 0, 0], [shape[0], length, shape[2]])
+        trimmed_mask = ops.slice(sequence_mask, [0, 0], [shape[0], length])
+        return trimmed, trimmed_mask
+
+    def compute_output_shape(self, sequence_shape, sequence_mask_shape):
+        return (sequence_shape[0], None, sequence_shape[2]), (sequence_mask_shape[0], None)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"min_steps": self.min_steps})
         return config
 
 

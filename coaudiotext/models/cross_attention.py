@@ -22,7 +22,7 @@ Faithful quirk: the speech self-attention is dead (zero query forever), so
 import keras
 from keras import layers
 
-from coaudiotext.models import ModelSpec, TrainSettings
+from coaudiotext.models.spec import ModelSpec, TrainSettings
 from coaudiotext.models._blocks import (
     attend_and_project,
     check_flags,

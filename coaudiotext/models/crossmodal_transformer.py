@@ -9,7 +9,7 @@ jhnlee's unofficial MulT reduced to two modalities:
 - `crossmodal_transformer`: Conv1D(k=3, valid, no bias) projections of MFCC and BERT token
   features to d=64, four stacks (audio<-text, text<-audio, then audio self and text self),
   pooling per stream, concatenation, residual MLP head. 988,807 parameters at
-  mfcc (400, 40), bert (64, 768), 7 classes.
+  mfcc (400, 40), bert (64, 768) or any token length, 7 classes.
 - `text_bert`: the text-only row. The original fine-tunes the whole KorBERT
   (`BertForEmotionClassification`: pooler `tanh(W h_[CLS] + b)` -> dropout 0.1 ->
   Linear(768, 7)); here BERT is a frozen feature extractor and only that head is
@@ -17,6 +17,18 @@ jhnlee's unofficial MulT reduced to two modalities:
 
 Faithful defaults (each quirk has an opt-in fix):
 
+- per-batch text padding: the original's collate function pads the BERT token features of each
+  batch to the longest text of that batch (at most `max_len` 64), and the quirks below (the
+  un-masked mean, the causal cross-attention) let the amount of padding change the output. The
+  features are stored padded to 64; `crossmodal_transformer` cuts each batch after its longest
+  text itself (`TrimToLongest`), so training, evaluation and prediction all see the batch the
+  original would have built (training batches: the shuffled batches of `--batch-size`;
+  evaluation: the split in order, 64 at a time, as the original's `SequentialSampler`; a single
+  prediction: the text alone). `text_padding="fixed"` keeps all 64 positions, as the shipped
+  `weights/crossmodal_transformer.keras` was trained (saved without the layer: it computes fixed
+  padding). MFCC frames are not padded per batch: the original caps its batch at
+  `min(400, longest waveform)` counted in *samples*, so every batch has 400 frames (here:
+  `max_frames`);
 - no key-padding mask (the original passes a mask that is never used, and it would not fit the
   conv output anyway: 400 vs 398) — `key_mask=True` masks padded keys, with the mask shrunk to
   the conv output length;
@@ -29,20 +41,23 @@ Faithful defaults (each quirk has an opt-in fix):
   `CrossEntropyLoss`, which is the same training objective.
 
 The masks `mfcc_mask` and `bert_mask` (1 = real frame/token) are always declared inputs so that
-every variant takes the same data; the faithful model does not read them.
+every variant takes the same data; the faithful model reads `bert_mask` only to find the batch's
+longest text, as the original's collate function knew the token counts.
 """
 
 import keras
 from keras import layers
 
-from coaudiotext.layers.transformer import CrossmodalTransformer, SequencePooling, ValidConvMask
-from coaudiotext.models import ModelSpec, TrainSettings
+from coaudiotext.layers.transformer import CrossmodalTransformer, SequencePooling, TrimToLongest, ValidConvMask
+from coaudiotext.models.spec import ModelSpec, TrainSettings
 from coaudiotext._checks import check_choice
 
-__all__ = ["audio_transformer", "crossmodal_transformer", "text_bert", "SPECS"]
+__all__ = ["audio_transformer", "crossmodal_transformer", "text_bert", "text_padding_of", "SPECS"]
 
 _MERGE_HOW = {"average": "mean", "last": "last", "masked_mean": "masked_mean"}
 _TEXT_POOLING = {"cls": "first", "mean": "mean", "masked_mean": "masked_mean"}
+_TEXT_PADDING = ("batch", "fixed")
+_TRIM_LAYER = "text_batch_padding"
 
 
 def _check_mask_shape(name, mask_shape, shape):
@@ -143,8 +158,8 @@ def audio_transformer(
 def crossmodal_transformer(
     mfcc_shape=(400, 40),
     mfcc_mask_shape=(400,),
-    bert_shape=(64, 768),
-    bert_mask_shape=(64,),
+    bert_shape=(None, 768),
+    bert_mask_shape=(None,),
     num_classes=7,
     d_model=64,
     num_heads=8,
@@ -159,12 +174,14 @@ def crossmodal_transformer(
     merge_how="average",
     causal=True,
     key_mask=False,
+    text_padding="batch",
     name="crossmodal_transformer",
 ):
     """Builds the seed-001 cross-modal Transformer over MFCC frames and BERT token features.
 
     Computation (`MULTModel.forward`, `only_audio=False`):
 
+        bert, bert_mask = bert[:, :n], bert_mask[:, :n]            # n: the batch's longest text
         a = Conv1D(d, k, valid, no bias)(mfcc)                     # (batch, 398, d)
         t = Conv1D(d, k, valid, no bias)(dropout(bert, embed))     # (batch, L-2, d)
         a = audio_with_text(query=a, key=t)    # attention dropout `attn_dropout_audio`
@@ -179,9 +196,10 @@ def crossmodal_transformer(
     Args:
         mfcc_shape: tuple. `(frames, n_mfcc)`. Defaults to `(400, 40)`.
         mfcc_mask_shape: tuple. `(frames,)`; 1 = real frame. Defaults to `(400,)`.
-        bert_shape: tuple. `(tokens, hidden)` of the frozen BERT last layer. Defaults to
-            `(64, 768)` (the original's `max_len` 64).
-        bert_mask_shape: tuple. `(tokens,)`; 1 = real token. Defaults to `(64,)`.
+        bert_shape: tuple. `(tokens, hidden)` of the frozen BERT last layer; `tokens` may be
+            None (any length) or the stored length (the registry: the original's `max_len` 64).
+            Defaults to `(None, 768)`.
+        bert_mask_shape: tuple. `(tokens,)`; 1 = real token. Defaults to `(None,)`.
         num_classes: int. Number of classes. Defaults to 7.
         d_model: int. Model width. Defaults to 64.
         num_heads: int. Attention heads. Defaults to 8.
@@ -198,6 +216,12 @@ def crossmodal_transformer(
         causal: bool. Causal masks, also across modalities, as the original. Defaults to True.
         key_mask: bool. Mask padded keys (masks shrunk to the conv output length; a fix).
             Defaults to False.
+        text_padding: str. `"batch"`: each batch is cut after its longest text (the last real
+            token of `bert_mask`, at least `kernel_size` tokens), i.e. padded per batch as the
+            original's collate function does (faithful); `"fixed"`: every token position given
+            is used (all 64 of the stored features; how the shipped weights were trained).
+            The two give different outputs unless `key_mask=True` and
+            `merge_how="masked_mean"`. Defaults to `"batch"`.
         name: str. Model name.
 
     Inputs: `mfcc` (batch, frames, n_mfcc), `mfcc_mask` (batch, frames), `bert`
@@ -209,6 +233,7 @@ def crossmodal_transformer(
     988807
     """
     check_choice("merge_how", merge_how, _MERGE_HOW)
+    check_choice("text_padding", text_padding, _TEXT_PADDING)
     _check_mask_shape("mfcc", mfcc_mask_shape, mfcc_shape)
     _check_mask_shape("bert", bert_mask_shape, bert_shape)
     for label, shape in (("mfcc_shape", mfcc_shape), ("bert_shape", bert_shape)):
@@ -235,14 +260,17 @@ def crossmodal_transformer(
             name=stack_name,
         )
 
+    tokens, token_mask = bert, bert_mask
+    if text_padding == "batch":
+        tokens, token_mask = TrimToLongest(kernel_size, name=_TRIM_LAYER)(bert, bert_mask)  # (batch, n, hidden)
     audio = layers.Conv1D(d_model, kernel_size, padding="valid", use_bias=False, name="audio_projection")(mfcc)
-    text = layers.Dropout(embed_dropout, name="text_input_dropout")(bert)
+    text = layers.Dropout(embed_dropout, name="text_input_dropout")(tokens)
     text = layers.Conv1D(d_model, kernel_size, padding="valid", use_bias=False, name="text_projection")(text)
-    # (batch, frames - k + 1, d), (batch, tokens - k + 1, d)
+    # (batch, frames - k + 1, d), (batch, n - k + 1, d)
 
     need_masks = key_mask or merge_how == "masked_mean"
     audio_steps = ValidConvMask(kernel_size, name="audio_conv_mask")(mfcc_mask) if need_masks else None
-    text_steps = ValidConvMask(kernel_size, name="text_conv_mask")(bert_mask) if need_masks else None
+    text_steps = ValidConvMask(kernel_size, name="text_conv_mask")(token_mask) if need_masks else None
     audio_keys = audio_steps if key_mask else None
     text_keys = text_steps if key_mask else None
 
@@ -267,8 +295,8 @@ def crossmodal_transformer(
 
 
 def text_bert(
-    bert_shape=(64, 768),
-    bert_mask_shape=(64,),
+    bert_shape=(None, 768),
+    bert_mask_shape=(None,),
     num_classes=7,
     pooling="cls",
     pooler_units=None,
@@ -284,9 +312,14 @@ def text_bert(
     features from the fine-tuned KorBERT that is the original's head; with any other frozen
     BERT it is a linear-probe-style baseline.
 
+    Padding per batch or to 64 does not change the faithful `[CLS]` pooling (BERT masks its
+    padding), so this model has no `text_padding` setting; `"mean"` pools over whatever padding
+    it is given.
+
     Args:
-        bert_shape: tuple. `(tokens, hidden)`. Defaults to `(64, 768)`.
-        bert_mask_shape: tuple. `(tokens,)`; 1 = real token. Defaults to `(64,)`.
+        bert_shape: tuple. `(tokens, hidden)`; `tokens` may be None (any length). Defaults to
+            `(None, 768)`.
+        bert_mask_shape: tuple. `(tokens,)`; 1 = real token. Defaults to `(None,)`.
         num_classes: int. Number of classes. Defaults to 7.
         pooling: str. `"cls"` (token 0, faithful), `"mean"` (all tokens incl. padding) or
             `"masked_mean"` (real tokens). Defaults to `"cls"`.
@@ -319,6 +352,27 @@ def text_bert(
 
     # Model
     return keras.Model({"bert": bert, "bert_mask": bert_mask}, probabilities, name=name)
+
+
+def text_padding_of(model):
+    """How a seed-001 cross-modal model pads its text: `"batch"` or `"fixed"` (from its layers).
+
+    The setting is part of the saved graph, so a `.keras` file evaluates as it was trained:
+    files saved before per-batch padding existed (the shipped `weights/*.keras`) have no
+    trimming layer and report `"fixed"` (all 64 token positions).
+
+    Args:
+        model: keras.Model. A built or loaded `crossmodal_transformer`.
+
+    Returns:
+        str. `"batch"` when the model cuts each batch after its longest text, else `"fixed"`.
+
+    Example:
+
+    >>> text_padding_of(crossmodal_transformer(text_padding="fixed"))
+    'fixed'
+    """
+    return "batch" if any(isinstance(layer, TrimToLongest) for layer in model.layers) else "fixed"
 
 
 # Run settings of the reported runs (train_audio.sh / train_cross.sh): Adam (PyTorch eps 1e-8),

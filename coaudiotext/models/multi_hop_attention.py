@@ -22,7 +22,7 @@ are not inputs here.
 import keras
 from keras import layers
 
-from coaudiotext.models import ModelSpec, TrainSettings
+from coaudiotext.models.spec import ModelSpec, TrainSettings
 from coaudiotext.models._blocks import (
     attend_and_project,
     bilstm,

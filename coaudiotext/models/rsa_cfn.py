@@ -39,7 +39,7 @@ import numpy as np
 from keras import layers
 
 from coaudiotext.layers.fusion import FeatureSelfAttention, TensorFusion
-from coaudiotext.models import ModelSpec, TrainSettings
+from coaudiotext.models.spec import ModelSpec, TrainSettings
 
 __all__ = [
     "early_fusion",

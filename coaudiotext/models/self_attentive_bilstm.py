@@ -16,7 +16,7 @@ train. `query="learned"` is the documented fix (a trainable source, +64 weights)
 
 import keras
 
-from coaudiotext.models import ModelSpec, TrainSettings
+from coaudiotext.models.spec import ModelSpec, TrainSettings
 from coaudiotext.models._blocks import attend, bilstm, check_flags, classifier_head, context, self_query
 
 __all__ = ["self_attentive_bilstm", "SPECS"]

@@ -47,7 +47,7 @@ from keras import layers
 from coaudiotext._checks import check_choice
 from coaudiotext.layers.self_cross import FrameMixing, StatisticsPooling
 from coaudiotext.layers.transformer import SequencePooling
-from coaudiotext.models import ModelSpec, TrainSettings
+from coaudiotext.models.spec import ModelSpec, TrainSettings
 
 __all__ = [
     "self_cross_attention",

@@ -95,7 +95,7 @@ from coaudiotext.layers.ser_mmoe import (
     HardConcreteGate,
     LastFrameAttention,
 )
-from coaudiotext.models import ModelSpec, TrainSettings
+from coaudiotext.models.spec import ModelSpec, TrainSettings
 
 __all__ = [
     "LANGUAGES",

@@ -9,7 +9,7 @@ import keras
 from keras import layers
 
 from coaudiotext.layers.activations import recurrent_activation as _recurrent_activation
-from coaudiotext.models import ModelSpec, TrainSettings
+from coaudiotext.models.spec import ModelSpec, TrainSettings
 
 __all__ = ["speech_bilstm", "SPECS"]
 
