@@ -738,6 +738,9 @@ def build_parser():
                         help="which characters are kept and where: end = the last --max-chars, right-aligned (the "
                              "tutorial's, for Korean); start = the first ones, left-aligned (demo corpus default)")
     parser.add_argument("--text-encoder", help="transformers text encoder (local folder or hub name) for bert/roberta inputs")
+    parser.add_argument("--text-engine", choices=("torch", "keras"),
+                        help="what runs the --text-encoder checkpoint: torch (transformers, the reference; default) "
+                             "or keras (coaudiotext.encoders.bert, no torch needed; features equal to <= 1e-4)")
     parser.add_argument("--audio-encoder", help="transformers wav2vec2 encoder (local folder or hub name) for wav2vec2 inputs")
     parser.add_argument("--set", action="append", type=_parse_flag, default=[], metavar="FLAG=VALUE",
                         help="model flag, repeatable, e.g. --set recurrent_activation=sigmoid --set query=learned")
@@ -788,8 +791,9 @@ def feature_overrides_from_args(args, inputs):
         if text:
             overrides["text"] = text
     for name in inputs:
-        if name.startswith(("bert", "roberta")) and args.text_encoder:
-            overrides[name] = {"model": args.text_encoder}
+        if name.startswith(("bert", "roberta")) and (args.text_encoder or args.text_engine):
+            overrides[name] = {key: value for key, value in (("model", args.text_encoder), ("engine", args.text_engine))
+                               if value}
         if name.startswith("wav2vec2") and args.audio_encoder:
             overrides[name] = {"model": args.audio_encoder}
     return overrides

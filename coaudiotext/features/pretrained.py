@@ -65,6 +65,7 @@ TEXT_POOLING = ("none", "mean", "masked_mean", "cls")
 AUDIO_POOLING = ("none", "mean", "masked_mean")
 _TRUNCATION = ("right", "original")
 _PADDING = ("max_length", "longest")
+_ENGINES = ("torch", "keras")
 _CACHE_FORMAT = 1
 
 
@@ -258,6 +259,7 @@ def extract_text_features(
     use_cache=True,
     device=None,
     progress=False,
+    engine="torch",
 ):
     """Last-layer features of a frozen BERT-like encoder for each text.
 
@@ -288,12 +290,17 @@ def extract_text_features(
         use_cache: bool. Read/write the disk cache. Defaults to True.
         device: str or None. Torch device; None picks CUDA when available.
         progress: bool. Show a progress bar. Defaults to False.
+        engine: str. `"torch"`: transformers' PyTorch model (the reference). `"keras"`: the same checkpoint
+            in `coaudiotext.encoders.bert` (Keras 3, any backend, no torch needed; the tokenizer is still
+            transformers'); equal to torch's features to <= 1e-4 (measured ~1e-6 on tiny checkpoints).
+            Defaults to `"torch"`.
 
     Returns:
         `(features, mask)`: float32 `(N, L, H)` (or `(N, H)` when pooled) and the int32 token
         mask `(N, L)` (1 = real token), whatever the pooling.
     """
     check_choice("pooling", pooling, TEXT_POOLING)
+    check_choice("engine", engine, _ENGINES)
     check_choice("truncation", truncation, _TRUNCATION)
     check_choice("padding", padding, _PADDING)
     if int(max_len) < 2:
@@ -303,8 +310,33 @@ def extract_text_features(
     settings = {"max_len": int(max_len), "pooling": pooling, "truncation": truncation, "padding": padding}
     if truncation == "original":
         settings["batch_size"] = int(batch_size)
+    if engine != "torch":
+        settings["engine"] = engine  # torch caches keep their keys
+
+    def compute_keras():
+        from transformers import AutoTokenizer
+
+        from coaudiotext.encoders.bert import from_pretrained
+
+        tokenizer = AutoTokenizer.from_pretrained(str(model))
+        encoder = from_pretrained(str(model))
+        ids, mask = _encode_texts(tokenizer, texts, int(max_len), truncation, padding, int(batch_size))
+        names = list(encoder.input) if isinstance(encoder.input, dict) else []
+        outputs = []
+        starts = range(0, len(texts), int(batch_size))
+        for start in _progress(starts, progress, len(starts), "text features"):
+            batch = {"input_ids": ids[start : start + batch_size].astype(np.int32),
+                     "attention_mask": mask[start : start + batch_size].astype(np.int32)}
+            if "token_type_ids" in names:
+                batch["token_type_ids"] = np.zeros_like(batch["input_ids"])
+            hidden = encoder(batch, training=False)["last_hidden_state"]
+            outputs.append(np.asarray(hidden, dtype=np.float32))
+        hidden = np.concatenate(outputs, axis=0) if outputs else np.zeros((0, ids.shape[1], 0), np.float32)
+        return _pool(hidden, mask, pooling).astype(np.float32), mask.astype(np.int32)
 
     def compute():
+        if engine == "keras":
+            return compute_keras()
         import torch
         from transformers import AutoModel, AutoTokenizer
 
