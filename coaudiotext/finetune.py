@@ -87,6 +87,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import pathlib
 import sys
@@ -656,41 +657,9 @@ def finetune(
     """
     import keras
 
-    from coaudiotext.metrics import classification_metrics
-
     check_choice("audio_padding", audio_padding, AUDIO_PADDING)
-    if data is not None:
-        from coaudiotext.data import resolve_data
-
-        manifest, data_classes = resolve_data(data, progress=verbose > 0)
-        class_names = list(class_names or data_classes)
-        train_rows = manifest.split("train")
-        audio, texts, labels = train_rows.audio_paths, train_rows.texts, train_rows.labels
-        if validation is None and "val" in manifest.splits:
-            val_rows = manifest.split("val")
-            validation = (val_rows.audio_paths, val_rows.texts, val_rows.labels)
-    if audio is None or texts is None or labels is None:
-        raise ValueError("Pass data='demo-tiny' (or a manifest path), or audio, texts and labels.")
-    if not len(audio) == len(texts) == len(labels):
-        raise ValueError(f"Expected audio, texts and labels of one length. Received: {len(audio)}, {len(texts)}, "
-                         f"{len(labels)}.")
-    if class_names is None:
-        class_names = sorted({str(label) for label in labels}) if not all(
-            isinstance(label, (int, np.integer)) for label in labels) else [str(i) for i in range(max(labels) + 1)]
-    class_names = [str(c) for c in class_names]
-
-    def indices(values):
-        index = {name: i for i, name in enumerate(class_names)}
-        out = []
-        for value in values:
-            if isinstance(value, (int, np.integer)):
-                out.append(int(value))
-            elif str(value) in index:
-                out.append(index[str(value)])
-            else:
-                raise ValueError(f"Label {value!r} is not one of class_names={class_names}.")
-        return np.asarray(out, np.int32)
-
+    audio, texts, labels, class_names, validation = _training_data(data, audio, texts, labels, class_names,
+                                                                   validation, verbose)
     if max_utterances:
         audio, texts, labels = list(audio)[:max_utterances], list(texts)[:max_utterances], list(labels)[:max_utterances]
         if validation is not None:
@@ -711,23 +680,20 @@ def finetune(
                                  head_options=head_options, mixed_precision=mixed)
     uses_audio = "input_values" in model.input
     uses_text = "input_ids" in model.input
-    y = indices(labels)
-    waveforms = prepare_audio(audio, wav2vec2, max_samples) if uses_audio else None
-    tokens = prepare_text(texts, text_encoder, model, max_tokens) if uses_text else {}
+    encoders = (wav2vec2, text_encoder, max_samples, max_tokens)
+    train = _prepare_split(model, audio, texts, labels, class_names, *encoders)
+    val = None
     if validation is not None:
         val_audio, val_texts, val_labels = validation
-        val_y = indices(val_labels)
-        val_waveforms = prepare_audio(val_audio, wav2vec2, max_samples) if uses_audio else None
-        val_tokens = prepare_text(val_texts, text_encoder, model, max_tokens) if uses_text else {}
+        val = _prepare_split(model, val_audio, val_texts, val_labels, class_names, *encoders)
 
     optimizer = PartwiseAdamW(rates)
     optimizer.build(variable_groups(model))
     stepper = _Stepper(model, optimizer, clipnorm=clipnorm, run_eagerly=run_eagerly)
-    loss_scale = _LossScale(mixed)
-    steps_per_epoch = len(y) // batch_size  # drop_last=True
+    steps_per_epoch = len(train.y) // batch_size  # drop_last=True
     if steps_per_epoch == 0:
-        raise ValueError(f"batch_size={batch_size} is larger than the {len(y)} training utterances (the last partial "
-                         "batch is dropped, as the original): pass a smaller batch_size.")
+        raise ValueError(f"batch_size={batch_size} is larger than the {len(train.y)} training utterances (the last "
+                         "partial batch is dropped, as the original): pass a smaller batch_size.")
     if max_steps:
         steps_per_epoch = min(steps_per_epoch, int(max_steps))
     settings = {
@@ -737,55 +703,151 @@ def finetune(
         "max_samples": int(max_samples), "max_tokens": int(max_tokens), "audio_padding": audio_padding,
         "sample_mask": bool(sample_mask), "seed": int(seed), "class_names": class_names,
         "backend": keras.backend.backend(),
-        "weight_decay": 0.0, "train_utterances": int(len(y)),
-        "validation_utterances": int(len(val_y)) if validation is not None else 0,
+        "weight_decay": 0.0, "train_utterances": int(len(train.y)),
+        "validation_utterances": int(len(val.y)) if validation is not None else 0,
     }
     run_dir = pathlib.Path(out) if out else None
     if run_dir:
         run_dir.mkdir(parents=True, exist_ok=True)
         _atomic_json(run_dir / "config.json", settings)
-    rng = np.random.RandomState(int(seed))
-    steps, epoch_rows, best = [], [], None
-    best_score = -np.inf
-    for epoch in range(int(epochs)):
-        started = time.time()
-        order = rng.permutation(len(y))
+    loop = _EpochLoop(model, stepper, _LossScale(mixed), train, val, batch_size, steps_per_epoch, audio_padding,
+                      max_samples, class_names)
+    epoch_rows, best = loop.run(int(epochs), int(seed), run_dir, settings, verbose)
+    return {"model": model, "steps": loop.steps, "epochs": epoch_rows, "best": best, "settings": settings,
+            "optimizer": optimizer}
+
+
+def _training_data(data, audio, texts, labels, class_names, validation, verbose):
+    """`finetune`'s training (and validation) utterances and class names, from `data` or the lists given."""
+    if data is not None:
+        from coaudiotext.data import resolve_data
+
+        manifest, data_classes = resolve_data(data, progress=verbose > 0)
+        class_names = list(class_names or data_classes)
+        train_rows = manifest.split("train")
+        audio, texts, labels = train_rows.audio_paths, train_rows.texts, train_rows.labels
+        if validation is None and "val" in manifest.splits:
+            val_rows = manifest.split("val")
+            validation = (val_rows.audio_paths, val_rows.texts, val_rows.labels)
+    if audio is None or texts is None or labels is None:
+        raise ValueError("Pass data='demo-tiny' (or a manifest path), or audio, texts and labels.")
+    if not len(audio) == len(texts) == len(labels):
+        raise ValueError(f"Expected audio, texts and labels of one length. Received: {len(audio)}, {len(texts)}, "
+                         f"{len(labels)}.")
+    if class_names is None:
+        class_names = sorted({str(label) for label in labels}) if not all(
+            isinstance(label, (int, np.integer)) for label in labels) else [str(i) for i in range(max(labels) + 1)]
+    class_names = [str(c) for c in class_names]
+    return audio, texts, labels, class_names, validation
+
+
+def _label_indices(values, class_names):
+    """Class indices (int32) of labels given as names in `class_names` or as indices."""
+    index = {name: i for i, name in enumerate(class_names)}
+    out = []
+    for value in values:
+        if isinstance(value, (int, np.integer)):
+            out.append(int(value))
+        elif str(value) in index:
+            out.append(index[str(value)])
+        else:
+            raise ValueError(f"Label {value!r} is not one of class_names={class_names}.")
+    return np.asarray(out, np.int32)
+
+
+@dataclasses.dataclass
+class _Split:
+    """One split ready for the model: class indices `y`, waveforms (or None) and token arrays (or {})."""
+
+    y: np.ndarray
+    waveforms: list | None
+    tokens: dict
+
+
+def _prepare_split(model, audio, texts, labels, class_names, wav2vec2, text_encoder, max_samples, max_tokens):
+    """Labels, waveforms and tokens of one split, for the inputs `model` has."""
+    y = _label_indices(labels, class_names)
+    waveforms = prepare_audio(audio, wav2vec2, max_samples) if "input_values" in model.input else None
+    tokens = prepare_text(texts, text_encoder, model, max_tokens) if "input_ids" in model.input else {}
+    return _Split(y, waveforms, tokens)
+
+
+@dataclasses.dataclass
+class _EpochLoop:
+    """`finetune`'s epochs: what they share, and the per-step records (`steps`)."""
+
+    model: object
+    stepper: _Stepper
+    loss_scale: _LossScale
+    train: _Split
+    val: _Split | None
+    batch_size: int
+    steps_per_epoch: int
+    audio_padding: str
+    max_samples: int
+    class_names: list
+    steps: list = dataclasses.field(default_factory=list)
+
+    def train_epoch(self, epoch, order):
+        """One epoch of steps over the training batches in `order`; returns the finite losses."""
         losses = []
-        for step in range(steps_per_epoch):
-            batch_indices = order[step * batch_size : (step + 1) * batch_size]
-            x = _batch(model, batch_indices, waveforms, tokens, audio_padding, max_samples)
-            loss, finite, norm = stepper.step(x, y[batch_indices], loss_scale.scale)
-            loss_scale.update(finite)
-            steps.append({"epoch": epoch + 1, "step": step + 1, "loss": loss, "finite": finite, "grad_norm": norm,
-                          "loss_scale": loss_scale.scale})
+        for step in range(self.steps_per_epoch):
+            batch_indices = order[step * self.batch_size : (step + 1) * self.batch_size]
+            x = _batch(self.model, batch_indices, self.train.waveforms, self.train.tokens, self.audio_padding,
+                       self.max_samples)
+            loss, finite, norm = self.stepper.step(x, self.train.y[batch_indices], self.loss_scale.scale)
+            self.loss_scale.update(finite)
+            self.steps.append({"epoch": epoch + 1, "step": step + 1, "loss": loss, "finite": finite,
+                               "grad_norm": norm, "loss_scale": self.loss_scale.scale})
             if finite:
                 losses.append(loss)
-        row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"),
-               "seconds": round(time.time() - started, 2)}
-        if validation is not None:
-            probabilities = _predict(model, val_waveforms, val_tokens, len(val_y), _VAL_BATCH_SIZE, audio_padding,
-                                     max_samples)
-            metrics = classification_metrics(val_y, probabilities.argmax(-1), class_names)
-            row.update({"val_loss": float(np.mean(-np.log(probabilities[np.arange(len(val_y)), val_y] + 1e-7))),
-                        "val_weighted_f1": metrics["weighted_f1"], "val_macro_f1": metrics["macro_f1"],
-                        "val_accuracy": metrics["accuracy"]})
-            score = metrics["weighted_f1"]
-        else:
-            metrics, score = None, float(epoch)  # no validation: keep the last epoch
-        epoch_rows.append(row)
-        if verbose:
-            print(" ".join(f"{k}={v:.5f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
-        if score > best_score:
-            best_score, best = score, metrics
-            if run_dir:
-                from coaudiotext.callbacks import atomic_save_model
+        return losses
 
-                atomic_save_model(model, run_dir / "best.keras", {"model": head_key, "class_names": class_names,
-                                                                  "finetune": settings, "epoch": epoch + 1})
-        if run_dir:
-            _atomic_json(run_dir / "history.json", {"epochs": epoch_rows, "steps": steps})
-    return {"model": model, "steps": steps, "epochs": epoch_rows, "best": best, "settings": settings,
-            "optimizer": optimizer}
+    def validate(self):
+        """Validation loss and metrics (`val_*` entries of the epoch row) and the metrics dict."""
+        from coaudiotext.metrics import classification_metrics
+
+        val_y = self.val.y
+        probabilities = _predict(self.model, self.val.waveforms, self.val.tokens, len(val_y), _VAL_BATCH_SIZE,
+                                 self.audio_padding, self.max_samples)
+        metrics = classification_metrics(val_y, probabilities.argmax(-1), self.class_names)
+        entries = {"val_loss": float(np.mean(-np.log(probabilities[np.arange(len(val_y)), val_y] + 1e-7))),
+                   "val_weighted_f1": metrics["weighted_f1"], "val_macro_f1": metrics["macro_f1"],
+                   "val_accuracy": metrics["accuracy"]}
+        return entries, metrics
+
+    def run(self, epochs, seed, run_dir, settings, verbose):
+        """Trains `epochs` epochs, saving the best one under `run_dir`; returns the epoch rows and best metrics."""
+        rng = np.random.RandomState(seed)
+        epoch_rows, best = [], None
+        best_score = -np.inf
+        for epoch in range(epochs):
+            started = time.time()
+            order = rng.permutation(len(self.train.y))
+            losses = self.train_epoch(epoch, order)
+            row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"),
+                   "seconds": round(time.time() - started, 2)}
+            if self.val is not None:
+                entries, metrics = self.validate()
+                row.update(entries)
+                score = metrics["weighted_f1"]
+            else:
+                metrics, score = None, float(epoch)  # no validation: keep the last epoch
+            epoch_rows.append(row)
+            if verbose:
+                print(" ".join(f"{k}={v:.5f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
+                      flush=True)
+            if score > best_score:
+                best_score, best = score, metrics
+                if run_dir:
+                    from coaudiotext.callbacks import atomic_save_model
+
+                    atomic_save_model(self.model, run_dir / "best.keras",
+                                      {"model": settings["model"], "class_names": self.class_names,
+                                       "finetune": settings, "epoch": epoch + 1})
+            if run_dir:
+                _atomic_json(run_dir / "history.json", {"epochs": epoch_rows, "steps": self.steps})
+        return epoch_rows, best
 
 
 def _atomic_json(path, payload):

@@ -675,59 +675,16 @@ def run_protocol(models, folds=3, seeds=3, data="demo", data_dir=None, out="runs
     counts (ids 1..N) or lists of ids. Returns the summary dict (also written to `out/summary.json`).
     """
     models = list(models)
-    check_models(models)
-    fold_ids = _parse_ids(",".join(map(str, folds)) if isinstance(folds, (list, tuple)) else folds, "folds")
-    seed_ids = _parse_ids(",".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else seeds, "seeds")
-    if data not in DATA_CHOICES:
-        raise ValueError(f"Expected --data to be one of {DATA_CHOICES}. Received: {data!r}")
-    if data == "iemocap-folds":
-        if not data_dir:
-            raise ValueError("--data iemocap-folds needs --data-dir: the folds/ folder with fold01/ ... fold05/.")
-        if not pathlib.Path(data_dir).is_dir():
-            raise FileNotFoundError(f"--data-dir {data_dir} does not exist (expected the folds/ folder with "
-                                    "fold01/ ... fold05/ of the AMH preprocessing).")
-        data_dir = str(pathlib.Path(data_dir).resolve())
-    elif data_dir:
-        raise ValueError(f"--data-dir is only for --data iemocap-folds (the demo corpus is built in); got --data {data}.")
-    if fast and data == "demo":
-        data = "demo-tiny"
-    if epochs is None:
-        epochs = FAST_EPOCHS if fast else MAX_EPOCHS
-    if int(epochs) < 1:
-        raise ValueError(f"--epochs must be >= 1; got {epochs}.")
-    if compare or len(models) >= 2:  # one model: nothing to compare
-        compare = list(compare) if compare else models[:2]
-        if len(compare) != 2 or any(m not in models for m in compare) or compare[0] == compare[1]:
-            raise ValueError(f"--compare needs two different models of --models {models}; got {compare}.")
+    fold_ids, seed_ids, data, data_dir, epochs, compare = _check_protocol_args(models, folds, seeds, data, data_dir,
+                                                                               epochs, fast, compare)
     model_flags = dict(model_flags or {})
 
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    settings = {
-        "data": data, "data_dir": data_dir, "epochs": int(epochs), "model_flags": model_flags,
-        "val_fraction": DEMO_VAL_FRACTION if data != "iemocap-folds" else None,
-        "fold_split_seed": FOLD_SPLIT_SEED if data != "iemocap-folds" else None,
-        "learning_rate": LEARNING_RATE, "batch_size": BATCH_SIZE,
-        "schedule": (f"Adam lr {LEARNING_RATE} (eps {ADAM_EPSILON}), batch {BATCH_SIZE}, ReduceLROnPlateau on val_loss "
-                     f"(torch patience {LR_PATIENCE}, factor {LR_FACTOR}, rel. threshold {LR_THRESHOLD}), early "
-                     f"stopping after {EARLY_STOPPING_PATIENCE} epochs without a better val accuracy, best-val "
-                     f"weights tested, at most {int(epochs)} epochs"),
-        "folds": ("original folds (load_fold)" if data == "iemocap-folds" else
-                  f"stratified re-split of the {data} train split ({DEMO_VAL_FRACTION:.0%} val), "
-                  f"rng (split seed {FOLD_SPLIT_SEED}, fold); test = the {data} test split"),
-    }
-    settings_path = out / "protocol.json"
+    settings = _protocol_settings(data, data_dir, epochs, model_flags)
     csv_path = out / "runs.csv"
     rows = read_runs(csv_path)
-    if settings_path.exists() and rows:  # runs exist: they must have been made with these settings
-        before = json.loads(settings_path.read_text(encoding="utf-8"))
-        changed = [k for k in _CHECKED_SETTINGS if before.get(k) != settings.get(k)]
-        if changed:
-            detail = ", ".join(f"{k}: {before.get(k)!r} there, {settings.get(k)!r} now" for k in changed)
-            raise ValueError(f"{out} holds runs made with other settings ({detail}). Choose another --out "
-                             "(or repeat the original settings to resume).")
-    else:
-        _atomic_json(settings_path, settings)
+    _check_or_write_settings(out, settings, rows)
     done = {_run_key(row) for row in rows}
     grid = [(m, f, s) for f in fold_ids for s in seed_ids for m in models]
     todo = [key for key in grid if key not in done]
@@ -735,25 +692,7 @@ def run_protocol(models, folds=3, seeds=3, data="demo", data_dir=None, out="runs
         print(f"[protocol] {len(grid)} runs ({len(models)} models x {len(fold_ids)} folds x {len(seed_ids)} seeds) "
               f"on {data}; {len(grid) - len(todo)} already in {csv_path}, {len(todo)} to train; at most {epochs} epochs")
     if todo:
-        from coaudiotext.models import get_spec
-
-        provider = _IemocapFolds(data_dir) if data == "iemocap-folds" else _DemoFolds(data, DEMO_VAL_FRACTION, verbose == 1)
-        class_names = provider.class_names
-        specs = {m: get_spec(m) for m in models}
-        for model, fold, seed in todo:
-            arrays = provider.fold(fold, specs[model].inputs)
-            row, predictions = _train_one(model, arrays, class_names, seed, epochs, BATCH_SIZE, LEARNING_RATE,
-                                          model_flags, verbose)
-            row["fold"] = fold
-            relative = pathlib.Path("predictions") / f"{model}_fold{fold:02d}_seed{seed}.npz"
-            _atomic_npz(out / relative, predictions)  # before the row: a row always has its predictions
-            row["predictions"] = relative.as_posix()
-            rows = [r for r in rows if _run_key(r) != _run_key(row)] + [row]
-            write_runs(csv_path, rows)
-            if report:
-                print(f"[protocol] {model} fold {fold} seed {seed}: WA {row['wa']:.4f} UA {row['ua']:.4f} "
-                      f"macro-F1 {row['macro_f1']:.4f} weighted-F1 {row['weighted_f1']:.4f} "
-                      f"({row['epochs_run']} epochs, best {row['best_epoch']}, {row['seconds']:.1f} s)")
+        _train_runs(todo, models, data, data_dir, epochs, model_flags, verbose, report, out, rows)
         rows = read_runs(csv_path)
 
     selected = [r for r in rows if _run_key(r) in set(grid)]
@@ -781,6 +720,90 @@ def run_protocol(models, folds=3, seeds=3, data="demo", data_dir=None, out="runs
     if summary["comparison_error"]:
         raise ValueError(summary["comparison_error"] + f" The runs and per-model summary are in {out}.")
     return summary
+
+
+def _check_protocol_args(models, folds, seeds, data, data_dir, epochs, fast, compare):
+    """Checks `run_protocol`'s arguments; returns fold ids, seed ids, data, data_dir, epochs and the pair to compare."""
+    check_models(models)
+    fold_ids = _parse_ids(",".join(map(str, folds)) if isinstance(folds, (list, tuple)) else folds, "folds")
+    seed_ids = _parse_ids(",".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else seeds, "seeds")
+    if data not in DATA_CHOICES:
+        raise ValueError(f"Expected --data to be one of {DATA_CHOICES}. Received: {data!r}")
+    if data == "iemocap-folds":
+        if not data_dir:
+            raise ValueError("--data iemocap-folds needs --data-dir: the folds/ folder with fold01/ ... fold05/.")
+        if not pathlib.Path(data_dir).is_dir():
+            raise FileNotFoundError(f"--data-dir {data_dir} does not exist (expected the folds/ folder with "
+                                    "fold01/ ... fold05/ of the AMH preprocessing).")
+        data_dir = str(pathlib.Path(data_dir).resolve())
+    elif data_dir:
+        raise ValueError(f"--data-dir is only for --data iemocap-folds (the demo corpus is built in); got --data {data}.")
+    if fast and data == "demo":
+        data = "demo-tiny"
+    if epochs is None:
+        epochs = FAST_EPOCHS if fast else MAX_EPOCHS
+    if int(epochs) < 1:
+        raise ValueError(f"--epochs must be >= 1; got {epochs}.")
+    if compare or len(models) >= 2:  # one model: nothing to compare
+        compare = list(compare) if compare else models[:2]
+        if len(compare) != 2 or any(m not in models for m in compare) or compare[0] == compare[1]:
+            raise ValueError(f"--compare needs two different models of --models {models}; got {compare}.")
+    return fold_ids, seed_ids, data, data_dir, epochs, compare
+
+
+def _protocol_settings(data, data_dir, epochs, model_flags):
+    """The settings `out/protocol.json` records (and a resumed run must repeat)."""
+    return {
+        "data": data, "data_dir": data_dir, "epochs": int(epochs), "model_flags": model_flags,
+        "val_fraction": DEMO_VAL_FRACTION if data != "iemocap-folds" else None,
+        "fold_split_seed": FOLD_SPLIT_SEED if data != "iemocap-folds" else None,
+        "learning_rate": LEARNING_RATE, "batch_size": BATCH_SIZE,
+        "schedule": (f"Adam lr {LEARNING_RATE} (eps {ADAM_EPSILON}), batch {BATCH_SIZE}, ReduceLROnPlateau on val_loss "
+                     f"(torch patience {LR_PATIENCE}, factor {LR_FACTOR}, rel. threshold {LR_THRESHOLD}), early "
+                     f"stopping after {EARLY_STOPPING_PATIENCE} epochs without a better val accuracy, best-val "
+                     f"weights tested, at most {int(epochs)} epochs"),
+        "folds": ("original folds (load_fold)" if data == "iemocap-folds" else
+                  f"stratified re-split of the {data} train split ({DEMO_VAL_FRACTION:.0%} val), "
+                  f"rng (split seed {FOLD_SPLIT_SEED}, fold); test = the {data} test split"),
+    }
+
+
+def _check_or_write_settings(out, settings, rows):
+    """Writes `out/protocol.json`, or, when `out` holds runs already, refuses settings that differ from theirs."""
+    settings_path = out / "protocol.json"
+    if settings_path.exists() and rows:  # runs exist: they must have been made with these settings
+        before = json.loads(settings_path.read_text(encoding="utf-8"))
+        changed = [k for k in _CHECKED_SETTINGS if before.get(k) != settings.get(k)]
+        if changed:
+            detail = ", ".join(f"{k}: {before.get(k)!r} there, {settings.get(k)!r} now" for k in changed)
+            raise ValueError(f"{out} holds runs made with other settings ({detail}). Choose another --out "
+                             "(or repeat the original settings to resume).")
+    else:
+        _atomic_json(settings_path, settings)
+
+
+def _train_runs(todo, models, data, data_dir, epochs, model_flags, verbose, report, out, rows):
+    """Trains each (model, fold, seed) of `todo`, writing its predictions and then its row of `out/runs.csv`."""
+    from coaudiotext.models import get_spec
+
+    csv_path = out / "runs.csv"
+    provider = _IemocapFolds(data_dir) if data == "iemocap-folds" else _DemoFolds(data, DEMO_VAL_FRACTION, verbose == 1)
+    class_names = provider.class_names
+    specs = {m: get_spec(m) for m in models}
+    for model, fold, seed in todo:
+        arrays = provider.fold(fold, specs[model].inputs)
+        row, predictions = _train_one(model, arrays, class_names, seed, epochs, BATCH_SIZE, LEARNING_RATE,
+                                      model_flags, verbose)
+        row["fold"] = fold
+        relative = pathlib.Path("predictions") / f"{model}_fold{fold:02d}_seed{seed}.npz"
+        _atomic_npz(out / relative, predictions)  # before the row: a row always has its predictions
+        row["predictions"] = relative.as_posix()
+        rows = [r for r in rows if _run_key(r) != _run_key(row)] + [row]
+        write_runs(csv_path, rows)
+        if report:
+            print(f"[protocol] {model} fold {fold} seed {seed}: WA {row['wa']:.4f} UA {row['ua']:.4f} "
+                  f"macro-F1 {row['macro_f1']:.4f} weighted-F1 {row['weighted_f1']:.4f} "
+                  f"({row['epochs_run']} epochs, best {row['best_epoch']}, {row['seconds']:.1f} s)")
 
 
 # ------------------------------------------------------------------------------------------ CLI

@@ -211,7 +211,8 @@ def replace_block(path, block, start=START, end=END):
     atomic_write_text(path, head + start + "\n" + block + "\n" + end + tail)
 
 
-def main(argv=None):
+def _build_parser():
+    """The command line of `python -m coaudiotext.results`."""
     parser = argparse.ArgumentParser(prog="python -m coaudiotext.results", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=list(TUTORIAL_KEYS),
@@ -233,6 +234,11 @@ def main(argv=None):
     parser.add_argument("--readme", help="with --install: the README to update (default README.md)")
     parser.add_argument("--tables-only", action="store_true",
                         help="train nothing: regenerate the tables from the registry and results.json")
+    return parser
+
+
+def main(argv=None):
+    parser = _build_parser()
     args = parser.parse_args(argv)
     from coaudiotext._logs import quiet_tensorflow
 
@@ -248,12 +254,21 @@ def main(argv=None):
     if "pretrained" in args.models:
         args.models = [k for k in args.models if k != "pretrained"] + list(PRETRAINED_KEYS)
 
-    from coaudiotext.models import get_spec
-    from coaudiotext.train import train
-
     weights = pathlib.Path(args.weights_dir)
     weights.mkdir(parents=True, exist_ok=True)
     results_path = weights / "results.json"
+    _train_models(args, weights, results_path)
+    sums = "".join(f"{sha256(p)}  {p.name}\n" for p in sorted(weights.glob("*.keras")))
+    (weights / "SHA256SUMS").write_text(sums)
+    _write_tables(args, weights, results_path)
+    return 0
+
+
+def _train_models(args, weights, results_path):
+    """Trains each key of `args.models`, copying its best weights into `weights` and its row into `results_path`."""
+    from coaudiotext.models import get_spec
+    from coaudiotext.train import train
+
     stored = json.loads(results_path.read_text()) if results_path.exists() else {}
     results = stored.get("models", {})
     started = time.perf_counter()
@@ -287,8 +302,10 @@ def main(argv=None):
         atomic_write_json(results_path, payload, default=None)
     if args.models:
         print(f"trained {len(args.models)} model(s) in {(time.perf_counter() - started) / 60:.1f} min")
-    sums = "".join(f"{sha256(p)}  {p.name}\n" for p in sorted(weights.glob("*.keras")))
-    (weights / "SHA256SUMS").write_text(sums)
+
+
+def _write_tables(args, weights, results_path):
+    """Prints the results table and writes it to `runs_dir/results.md`, or (with --install) into the READMEs."""
     payload = json.loads(results_path.read_text()) if results_path.exists() else None
     results = payload["models"] if payload else {}
     if results:
@@ -300,13 +317,12 @@ def main(argv=None):
             out.write_text(table + "\n" + note + "\n")
             print(f"wrote {weights}/ and {out}; the shipped weights/ and README.md are unchanged "
                   "(--install replaces them)")
-        return 0
+        return
     for target in (args.readme, weights / "README.md"):
         if pathlib.Path(target).exists() and results:
             replace_block(target, table + "\n" + note)
     if pathlib.Path(args.readme).exists():
         replace_block(args.readme, render_models_table(), MODELS_START, MODELS_END)
-    return 0
 
 
 if __name__ == "__main__":

@@ -289,12 +289,49 @@ def read_manifest(
         (the gold one is kept in `row["gold_text"]`).
     """
     path = pathlib.Path(path)
+    raw_rows = _read_rows(path, text_column)
+    root = path.parent.resolve()
+    allowed_labels = set(labels) if labels is not None else None
+    allowed_rates = set(allowed_sample_rates) if allowed_sample_rates is not None else None
+    rows, line_numbers, problems = [], [], []
+    seen_ids, renamed = {}, {}
+    for index, raw in enumerate(raw_rows):
+        line = index + 2
+        row = {k: (v if v is not None else "").strip() for k, v in raw.items() if k is not None}
+        row_problems = _audio_problems(row, root, check_files, allowed_rates)
+        row_problems += _field_problems(row, line, labels, allowed_labels, text_column, seen_ids, renamed)
+        if row_problems:
+            problems.append(f"  line {line}: " + "; ".join(row_problems))
+            continue
+        rows.append(row)
+        line_numbers.append(line)
+
+    if allowed_labels is None:  # inferred label set: `S` next to `s` would silently be a sixth class
+        rows, line_numbers = _drop_case_variants(rows, line_numbers, problems)
+    if renamed:
+        import warnings
+
+        warnings.warn(f"{path}: split name(s) {sorted(renamed)} read in lower case "
+                      f"({', '.join(s.lower() for s in sorted(renamed))}); split names are case-insensitive.",
+                      UserWarning, stacklevel=2)
+    if problems and not skip_bad:
+        raise ManifestError(
+            f"{path}: {len(problems)} bad row(s) of {len(raw_rows)}:\n"
+            + "\n".join(problems)
+            + "\nFix these rows, or pass --skip-bad to leave them out (they will be listed in the run report)."
+        )
+    if not rows:
+        raise ManifestError(f"{path}: no usable rows (of {len(raw_rows)}).")
+    return Manifest(rows=rows, path=path, line_numbers=line_numbers, skipped=problems)
+
+
+def _read_rows(path, text_column):
+    """The raw CSV rows of manifest `path` (UTF-8, header stripped and checked for the required columns)."""
     if not path.is_file():
         raise FileNotFoundError(
             f"Manifest {path} does not exist. Build one with `python -m coaudiotext.data.demo --out DIR` "
             "or write a CSV with columns " + ",".join(REQUIRED_COLUMNS) + "."
         )
-    root = path.parent.resolve()
     data = path.read_bytes()
     try:
         content = data.decode("utf-8-sig")  # a UTF-8 byte-order mark (Excel's "CSV UTF-8") is accepted
@@ -318,95 +355,77 @@ def read_manifest(
                 f"{path}: missing column(s) {missing}. Expected a header with at least "
                 f"{','.join(REQUIRED_COLUMNS)}; found {header}."
             )
-        raw_rows = list(reader)
+        return list(reader)
 
-    allowed_labels = set(labels) if labels is not None else None
-    allowed_rates = set(allowed_sample_rates) if allowed_sample_rates is not None else None
-    rows, line_numbers, problems = [], [], []
-    seen_ids, renamed = {}, {}
-    for index, raw in enumerate(raw_rows):
-        line = index + 2
-        row = {k: (v if v is not None else "").strip() for k, v in raw.items() if k is not None}
-        row_problems = []
-        audio = row["audio_path"]
-        if not audio:
-            row_problems.append("empty audio_path")
+
+def _audio_problems(row, root, check_files, allowed_rates):
+    """Resolves `row["audio_path"]` against `root` in place; returns what is wrong with it (a list of str)."""
+    problems = []
+    audio = row["audio_path"]
+    if not audio:
+        problems.append("empty audio_path")
+        return problems
+    full = pathlib.Path(audio)
+    if not full.is_absolute():
+        full = root / full
+    row["audio_path"] = str(full)
+    if check_files:
+        problem = check_audio(str(full))
+        if problem:
+            problems.append(f"{problem}: {full}")
+        elif allowed_rates is not None:
+            import soundfile
+
+            rate = soundfile.info(str(full)).samplerate
+            if rate not in allowed_rates:
+                problems.append(f"sample rate {rate} Hz not in {sorted(allowed_rates)}: {full}")
+    return problems
+
+
+def _field_problems(row, line, labels, allowed_labels, text_column, seen_ids, renamed):
+    """Checks (and normalises in place) the text, label, split and id of `row`; returns its problems."""
+    problems = []
+    row["gold_text"] = row["text"]
+    if text_column != "text":
+        row["text"] = row.get(text_column, "")
+    if not row["text"]:
+        problems.append(f"empty {text_column}")
+    if not row["label"]:
+        problems.append("empty label")
+    elif allowed_labels is not None and row["label"] not in allowed_labels:
+        near = [name for name in labels if name.casefold() == row["label"].casefold()]
+        hint = f"; did you mean {near[0]!r}? labels are case-sensitive" if near else ""
+        problems.append(f"unknown label {row['label']!r} (expected one of {', '.join(labels)}{hint})")
+    if not row["split"]:
+        problems.append("empty split")
+    elif row["split"] != row["split"].lower():
+        renamed.setdefault(row["split"], []).append(line)
+        row["split"] = row["split"].lower()  # split names are case-insensitive: `Test` is `test`
+    if row.get("id"):
+        if row["id"] in seen_ids:
+            problems.append(f"duplicate id {row['id']!r} (first on line {seen_ids[row['id']]})")
         else:
-            full = pathlib.Path(audio)
-            if not full.is_absolute():
-                full = root / full
-            row["audio_path"] = str(full)
-            if check_files:
-                problem = check_audio(str(full))
-                if problem:
-                    row_problems.append(f"{problem}: {full}")
-                elif allowed_rates is not None:
-                    import soundfile
+            seen_ids[row["id"]] = line
+    return problems
 
-                    rate = soundfile.info(str(full)).samplerate
-                    if rate not in allowed_rates:
-                        row_problems.append(
-                            f"sample rate {rate} Hz not in {sorted(allowed_rates)}: {full}"
-                        )
-        row["gold_text"] = row["text"]
-        if text_column != "text":
-            row["text"] = row.get(text_column, "")
-        if not row["text"]:
-            row_problems.append(f"empty {text_column}")
-        if not row["label"]:
-            row_problems.append("empty label")
-        elif allowed_labels is not None and row["label"] not in allowed_labels:
-            near = [name for name in labels if name.casefold() == row["label"].casefold()]
-            hint = f"; did you mean {near[0]!r}? labels are case-sensitive" if near else ""
-            row_problems.append(
-                f"unknown label {row['label']!r} (expected one of {', '.join(labels)}{hint})"
-            )
-        if not row["split"]:
-            row_problems.append("empty split")
-        elif row["split"] != row["split"].lower():
-            renamed.setdefault(row["split"], []).append(line)
-            row["split"] = row["split"].lower()  # split names are case-insensitive: `Test` is `test`
-        if row.get("id"):
-            if row["id"] in seen_ids:
-                row_problems.append(f"duplicate id {row['id']!r} (first on line {seen_ids[row['id']]})")
-            else:
-                seen_ids[row["id"]] = line
-        if row_problems:
-            problems.append(f"  line {line}: " + "; ".join(row_problems))
-            continue
-        rows.append(row)
-        line_numbers.append(line)
 
-    if allowed_labels is None:  # inferred label set: `S` next to `s` would silently be a sixth class
-        spellings = {}
-        for row, line in zip(rows, line_numbers):
-            spellings.setdefault(row["label"].casefold(), {}).setdefault(row["label"], []).append(line)
-        for variants in spellings.values():
-            if len(variants) > 1:
-                rare = sorted(variants, key=lambda name: len(variants[name]))[:-1]
-                for name in rare:
-                    lines = variants[name]
-                    problems.append(f"  line(s) {', '.join(map(str, lines[:10]))}{' ...' if len(lines) > 10 else ''}: "
-                                    f"label {name!r} differs only in case from "
-                                    f"{max(variants, key=lambda n: len(variants[n]))!r}; write one spelling")
-                keep = {l for name in rare for l in variants[name]}
-                rows, line_numbers = ([r for r, l in zip(rows, line_numbers) if l not in keep],
-                                      [l for l in line_numbers if l not in keep])
-    if renamed:
-        import warnings
-
-        warnings.warn(f"{path}: split name(s) {sorted(renamed)} read in lower case "
-                      f"({', '.join(s.lower() for s in sorted(renamed))}); split names are case-insensitive.",
-                      UserWarning, stacklevel=2)
-    if problems and not skip_bad:
-        raise ManifestError(
-            f"{path}: {len(problems)} bad row(s) of {len(raw_rows)}:\n"
-            + "\n".join(problems)
-            + "\nFix these rows, or pass --skip-bad to leave them out (they will be listed in the run report)."
-        )
-    if not rows:
-        raise ManifestError(f"{path}: no usable rows (of {len(raw_rows)}).")
-    return Manifest(rows=rows, path=path, line_numbers=line_numbers, skipped=problems)
+def _drop_case_variants(rows, line_numbers, problems):
+    """Drops the rarer spellings of labels that differ only in case, reporting them in `problems`."""
+    spellings = {}
+    for row, line in zip(rows, line_numbers):
+        spellings.setdefault(row["label"].casefold(), {}).setdefault(row["label"], []).append(line)
+    for variants in spellings.values():
+        if len(variants) > 1:
+            rare = sorted(variants, key=lambda name: len(variants[name]))[:-1]
+            for name in rare:
+                lines = variants[name]
+                problems.append(f"  line(s) {', '.join(map(str, lines[:10]))}{' ...' if len(lines) > 10 else ''}: "
+                                f"label {name!r} differs only in case from "
+                                f"{max(variants, key=lambda n: len(variants[n]))!r}; write one spelling")
+            keep = {l for name in rare for l in variants[name]}
+            rows, line_numbers = ([r for r, l in zip(rows, line_numbers) if l not in keep],
+                                  [l for l in line_numbers if l not in keep])
+    return rows, line_numbers
 
 
 def write_manifest(rows, path, columns=None):
