@@ -65,7 +65,8 @@ What does not match (deviations, said rather than hidden):
 Size on paper (wav2vec2-large 315M + roberta-base 110M parameters; measured only at tiny size here):
 
 - Parameters: 315.4M (wav2vec2-large, of which 4.2M in the frozen CNN) + ~110.6M (klue/roberta-base,
-  vocabulary 32,000) + the head (`rsa` 5.07M; `rsa_cfn` 328.3M) = ~431M trainable for `rsa`.
+  vocabulary 32,000) + the head (`rsa` 5.07M; `rsa_cfn` 328.3M) = ~431M for `rsa`, of which ~426M are trained
+  (the frozen 4.2M CNN and RoBERTa's pooler, which `build_finetune_model` does not build, are not).
 - State in float32: weights 1.7 GB + gradients 1.7 GB + AdamW moments 3.4 GB = **~6.9 GB** (`rsa`);
   **~12 GB** with `rsa_cfn`'s head.
 - Activations, batch 6 x 6 s (299 frames) and 256 tokens, by the usual transformer estimate of
