@@ -4,8 +4,6 @@ Speech is rendered with the demo corpus's espeak-ng renderer: a short utterance 
 4.64 s), a long one (> 200 mel frames) and a very long one (> 400 MFCC frames = 10 s at 8 kHz).
 """
 
-import json
-import pathlib
 
 import numpy as np
 import pytest
@@ -317,15 +315,3 @@ def test_load_audio(wav_files, tmp_path):
         audio.load_audio(empty)
     with pytest.raises(FileNotFoundError, match="nothing.wav"):
         audio.load_audio(tmp_path / "nothing.wav")
-
-
-def test_bench_features_cli(wav_files, tmp_path, capsys):
-    from coaudiotext import bench
-
-    out = tmp_path / "bench.json"
-    folder = str(pathlib.Path(wav_files[0]).parent)
-    results = bench.main(["features", "--data", folder, "--n", "2", "--repeat", "1", "--json", str(out)])
-    assert results["files"] == 2 and results["tutorial_loop_s"] > 0 and results["tf_data_s"] > 0
-    assert results["max_db_difference"] <= MEL_DB_TOLERANCE
-    assert json.loads(out.read_text())["command"] == "features"
-    assert "tutorial librosa loop" in capsys.readouterr().out

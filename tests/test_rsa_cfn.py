@@ -149,95 +149,11 @@ def test_tensor_fusion_order_matches_prepended_ones():
 
 
 def _torch_reference(model, key, inputs, fix_mixer_norm=False):
-    """The original heads' forward (src/models.py, src/layer.py), in PyTorch float64 with the Keras weights."""
-    torch = pytest.importorskip("torch")
-    F = torch.nn.functional
+    """The original heads' forward (`coaudiotext.reference.rsa_cfn`), in PyTorch float64 with the Keras weights."""
+    pytest.importorskip("torch")
+    from coaudiotext.reference.rsa_cfn import keras_forward
 
-    def t(a):
-        return torch.tensor(np.asarray(a), dtype=torch.float64)
-
-    def linear(name, x):
-        kernel, bias = model.get_layer(name).get_weights()
-        return F.linear(x, t(kernel).T, t(bias))
-
-    def norm(name, x):
-        gamma, beta = model.get_layer(name).get_weights()
-        return F.layer_norm(x, (x.shape[-1],), t(gamma), t(beta), eps=1e-5)
-
-    def self_attention(name, x):  # SelfAttention(1, h)
-        wq, bq, wk, bk, wv, bv = (t(w) for w in model.get_layer(name).get_weights())
-        x = x.unsqueeze(-1)
-        q, k, v = F.linear(x, wq.T, bq), F.linear(x, wk.T, bk), F.linear(x, wv.T, bv)
-        scores = torch.matmul(q, k.transpose(1, 2)) / math.sqrt(q.size(-1))
-        return torch.matmul(F.softmax(scores, dim=-1), v).squeeze(-1)
-
-    def res_blocks(prefix, x, block_input):
-        res = F.relu(linear(prefix + "res_block", block_input))
-        res2 = F.relu(linear(prefix + "res_block2", torch.cat([block_input, res], dim=1)))
-        return x + res2
-
-    def early(prefix, wav, text):
-        return linear(prefix + "classifier", norm(prefix + "norm", torch.cat([wav, text], dim=1)))
-
-    def late(prefix, wav, text):
-        stacked = torch.stack([linear(prefix + "wave_classifier", wav), linear(prefix + "text_classifier", text)], 1)
-        return norm(prefix + "norm", stacked).mean(1)
-
-    def residual(prefix, wav, text, attention=False):
-        x = norm(prefix + "norm", torch.cat([wav, text], dim=1))
-        block_input = self_attention(prefix + "self_attention", x) if attention else x
-        return linear(prefix + "classifier", res_blocks(prefix, x, block_input))
-
-    def cfn(prefix, wav, text):
-        bs = wav.shape[0]
-        w, s = linear(prefix + "wav_proj", wav), linear(prefix + "text_proj", text)
-        w = norm(prefix + "wav_norm", self_attention(prefix + "wav_attention", w) + w)
-        s = norm(prefix + "text_norm", self_attention(prefix + "text_attention", s) + s)
-        ones = torch.ones(bs, 1, dtype=w.dtype)
-        w, s = torch.cat((ones, w), dim=1), torch.cat((ones, s), dim=1)
-        cross = torch.matmul(w.unsqueeze(2), s.unsqueeze(1)).view(bs, -1)
-        hidden = F.relu(linear(prefix + "classifier_hidden", res_blocks(prefix, cross, cross)))
-        return linear(prefix + "classifier", hidden)
-
-    def mlp(name, x):
-        return linear(name + "_fc2", F.gelu(linear(name + "_fc", x)))
-
-    def mixer(wav, text, audio_frames):
-        a, s = linear("audio_projection", wav), linear("text_projection", text)
-        if a.shape[1] < audio_frames:
-            a = torch.cat([a, torch.zeros(a.shape[0], audio_frames - a.shape[1], a.shape[2], dtype=a.dtype)], dim=1)
-        x = torch.cat([s, a], dim=1)
-        y = norm("mixer_0_norm", x).permute(0, 2, 1)
-        y = mlp("mixer_0_sequence_mixing", y).permute(0, 2, 1)
-        x = x + y
-        y = norm("mixer_0_channel_norm", x) if fix_mixer_norm else norm("mixer_0_norm", y)
-        y = mlp("mixer_0_modal_mixing", y) + x
-        x = norm("norm", y).mean(dim=1)
-        return linear("classifier", F.gelu(linear("classifier_hidden", x)))
-
-    feeds = {name: t(value) for name, value in inputs.items()}
-    wav, text = feeds.get("wav2vec2"), feeds.get("roberta")
-    if key == "early_fusion" or key == "stack":
-        logits = early("", wav, text)
-    elif key == "late_fusion":
-        logits = late("", wav, text)
-    elif key == "residual":
-        logits = residual("", wav, text)
-    elif key == "rsa":
-        logits = residual("", wav, text, attention=True)
-    elif key == "rsa_cfn":
-        logits = cfn("", wav, text)
-    elif key == "hybrid_fusion":
-        votes = [early("early_", wav, text), late("late_", wav, text)]
-        votes += [residual("residual_", wav, text), cfn("cfn_", wav, text)]
-        logits = norm("hybrid_norm", torch.stack(votes, dim=1)).mean(1)
-    elif key == "mlp_mixer":
-        logits = mixer(feeds["wav2vec2_seq"], feeds["roberta_seq"], SMALL["mlp_mixer"]["audio_frames"])
-    elif key == "wav2vec2_cls":
-        logits = linear("out_proj", torch.tanh(linear("dense", wav)))
-    elif key == "roberta_cls":
-        logits = linear("classifier", norm("norm", text))
-    return F.softmax(logits, dim=-1).numpy()
+    return keras_forward(model, key, inputs, fix_mixer_norm=fix_mixer_norm)
 
 
 @pytest.mark.parametrize("key", list(SMALL))

@@ -178,102 +178,11 @@ def test_key_mask_hides_padded_keys():
 
 
 def _torch_reference(keras_model, d, heads, layers_per_stack, audio_only=False):
-    """A PyTorch re-implementation of `MULTModel` (modules.py/model.py) in eval mode, weights from Keras."""
-    torch = pytest.importorskip("torch")
-    nn = torch.nn
+    """The PyTorch re-implementation of `MULTModel` (`coaudiotext.reference.transformer`), weights from Keras."""
+    pytest.importorskip("torch")
+    from coaudiotext.reference.transformer import keras_forward
 
-    def positions(x, dim):
-        keep = (x != 0).long()
-        pos = torch.cumsum(keep, dim=1) * keep
-        half = dim // 2
-        freq = torch.exp(torch.arange(half, dtype=torch.float) * -(math.log(10000) / (half - 1)))
-        table = torch.arange(int(pos.max()) + 1, dtype=torch.float).unsqueeze(1) * freq.unsqueeze(0)
-        table = torch.cat([torch.sin(table), torch.cos(table)], dim=1)
-        table[0] = 0
-        return table[pos]
-
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.attn = nn.MultiheadAttention(d, heads)
-            self.ln1 = nn.LayerNorm(d)
-            self.lin1 = nn.Linear(d, 4 * d)
-            self.lin2 = nn.Linear(4 * d, d)
-            self.ln2 = nn.LayerNorm(d)
-
-        def forward(self, q, k):  # (L, B, d)
-            k = q if k is None else k
-            mask = torch.triu(torch.ones(q.shape[0], k.shape[0]), diagonal=1)
-            mask = mask.masked_fill(mask == 1, float("-inf"))
-            q, k = self.ln1(q), self.ln1(k)
-            x = q + self.attn(q, k, k, attn_mask=mask)[0]
-            x = self.ln2(x)
-            return x + self.lin2(torch.relu(self.lin1(x)))
-
-    class Stack(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.blocks = nn.ModuleList([Block() for _ in range(layers_per_stack)])
-
-        def forward(self, q, k=None):  # (B, L, d)
-            q = (math.sqrt(d) * q + positions(q[:, :, 0], d)).transpose(0, 1)
-            if k is not None:
-                k = (math.sqrt(d) * k + positions(k[:, :, 0], d)).transpose(0, 1)
-            for block in self.blocks:
-                q = block(q, k)
-            return q
-
-    def load_block(tb, kb):
-        w = [np.asarray(v) for v in (kb.attention._query_dense.kernel, kb.attention._key_dense.kernel,
-                                     kb.attention._value_dense.kernel)]
-        b = [np.asarray(v) for v in (kb.attention._query_dense.bias, kb.attention._key_dense.bias,
-                                     kb.attention._value_dense.bias)]
-        t = lambda a: torch.tensor(np.ascontiguousarray(a), dtype=torch.float)  # noqa: E731
-        tb.attn.in_proj_weight.data = t(np.concatenate([x.reshape(d, d).T for x in w]))
-        tb.attn.in_proj_bias.data = t(np.concatenate([x.reshape(d) for x in b]))
-        tb.attn.out_proj.weight.data = t(np.asarray(kb.attention._output_dense.kernel).reshape(d, d).T)
-        tb.attn.out_proj.bias.data = t(np.asarray(kb.attention._output_dense.bias))
-        for tl, kl in ((tb.ln1, kb.attention_norm), (tb.ln2, kb.ffn_norm)):
-            tl.weight.data, tl.bias.data = t(kl.gamma), t(kl.beta)
-        for tl, kl in ((tb.lin1, kb.ffn_in), (tb.lin2, kb.ffn_out)):
-            tl.weight.data, tl.bias.data = t(np.asarray(kl.kernel).T), t(kl.bias)
-
-    names = ("audio_self",) if audio_only else ("audio_with_text", "text_with_audio", "audio_self", "text_self")
-    stacks = {}
-    for name in names:
-        stack = Stack()
-        for tb, kb in zip(stack.blocks, keras_model.get_layer(name).blocks):
-            load_block(tb, kb)
-        stacks[name] = stack.eval()
-    dense = {n: [np.asarray(v) for v in keras_model.get_layer(n).weights] for n in ("fc1", "fc2", "classifier")}
-
-    def head(f):
-        lin = lambda x, n: x @ torch.tensor(dense[n][0]) + torch.tensor(dense[n][1])  # noqa: E731
-        out = lin(torch.relu(lin(f, "fc1")), "fc2") + f
-        return torch.softmax(lin(out, "classifier"), dim=1).numpy()
-
-    if audio_only:
-
-        def forward_audio(mfcc):
-            with torch.no_grad():
-                return head(stacks["audio_self"](torch.tensor(mfcc)).mean(dim=0))
-
-        return forward_audio
-
-    conv_a = np.asarray(keras_model.get_layer("audio_projection").kernel)  # (k, in, out)
-    conv_t = np.asarray(keras_model.get_layer("text_projection").kernel)
-
-    def forward(mfcc, bert):
-        with torch.no_grad():
-            a = torch.nn.functional.conv1d(torch.tensor(mfcc).transpose(1, 2), torch.tensor(conv_a).permute(2, 1, 0))
-            t = torch.nn.functional.conv1d(torch.tensor(bert).transpose(1, 2), torch.tensor(conv_t).permute(2, 1, 0))
-            a, t = a.transpose(1, 2), t.transpose(1, 2)
-            a2 = stacks["audio_with_text"](a, t).transpose(0, 1)
-            t2 = stacks["text_with_audio"](t, a).transpose(0, 1)
-            a2, t2 = stacks["audio_self"](a2), stacks["text_self"](t2)
-            return head(torch.cat([a2.mean(dim=0), t2.mean(dim=0)], dim=1))
-
-    return forward
+    return keras_forward(keras_model, d, heads, layers_per_stack, audio_only=audio_only)
 
 
 def test_crossmodal_matches_pytorch_reference():

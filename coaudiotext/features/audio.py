@@ -722,8 +722,21 @@ def _why_failed(path, sample_rate):
     return "could not be decoded (truncated or corrupt data: the header promises more samples than the file holds?)"
 
 
+@functools.lru_cache(maxsize=None)
+def _traced_once(function, *options):
+    """`function(waveform, *options)` as a `tf.function` of one 1-D float32 waveform, traced once per process.
+
+    `tf.data` traces the function given to `map` each time a dataset is built: without this, every
+    `extract` call re-traced the whole feature graph (0.06-0.2 s of each call on 2 CPUs, by load).
+    """
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec([None], tf.float32)]
+    return tf.function(lambda waveform: function(waveform, *options), input_signature=signature)
+
+
 def _run(paths, sample_rate, batch_size, progress, compute, what):
-    """Maps `compute(waveform)` over the files (parallel, in order) and stacks the numpy results.
+    """Maps `compute(waveform)` over the files (in parallel) and stacks the numpy results in the files' order.
 
     A file that fails to decode, or whose features are not finite (NaN/inf samples), raises one
     `AudioDecodeError` naming every such file and why."""
@@ -746,7 +759,10 @@ def _run(paths, sample_rate, batch_size, progress, compute, what):
 
     # Per-utterance maps in parallel beat padded batches here (no padding waste); batch only to hand over.
     # ignore_errors drops an element whose decode or features fail; its index is then missing below.
-    dataset = tf.data.Dataset.zip((index, waveforms)).map(indexed, num_parallel_calls=tf.data.AUTOTUNE)
+    # deterministic=False: a long clip does not hold back the shorter ones after it (measured: 100 demo files
+    # 0.49 -> 0.40 s on 2 CPUs); the index travels with each element and the results are put back in order.
+    dataset = tf.data.Dataset.zip((index, waveforms)).map(indexed, num_parallel_calls=tf.data.AUTOTUNE,
+                                                          deterministic=False)
     dataset = dataset.ignore_errors().batch(batch_size).prefetch(tf.data.AUTOTUNE)
     show = len(paths) >= 100 if progress is None else bool(progress)
     bar = None
@@ -769,6 +785,8 @@ def _run(paths, sample_rate, batch_size, progress, compute, what):
         parts = [np.zeros((0,), np.int64), np.zeros((0,), np.float32)]
     else:
         parts = [np.concatenate(column, axis=0) for column in zip(*chunks)]
+        order = np.argsort(parts[0], kind="stable")  # the input order
+        parts = [part[order] for part in parts]
     got, peaks, arrays = parts[0], parts[1], parts[2:]
     silent = [paths[i] for i, peak in zip(got.tolist(), peaks.tolist()) if peak == 0.0]
     if silent:
@@ -803,9 +821,7 @@ def extract_mel_rms(paths, max_frames=MAX_FRAMES, sample_rate=SAMPLE_RATE, batch
     if not paths:
         return np.zeros((0, max_frames, N_MELS + 1), dtype=np.float32)
 
-    def compute(waveform):
-        return mel_rms_tf(waveform, max_frames, sample_rate)
-
+    compute = _traced_once(mel_rms_tf, int(max_frames), int(sample_rate))
     (features,) = _run(paths, sample_rate, batch_size, progress, compute, "mel_rms")
     return features
 
@@ -827,8 +843,6 @@ def extract_mfcc(paths, max_frames=MFCC_MAX_FRAMES, sample_rate=MFCC_SAMPLE_RATE
     if not paths:
         return np.zeros((0, max_frames, n_mfcc), np.float32), np.zeros((0, max_frames), np.float32)
 
-    def compute(waveform):
-        return mfcc_tf(waveform, max_frames, sample_rate, n_mfcc)
-
+    compute = _traced_once(mfcc_tf, int(max_frames), int(sample_rate), int(n_mfcc))
     features, mask = _run(paths, sample_rate, batch_size, progress, compute, "mfcc")
     return features, mask
