@@ -128,6 +128,37 @@ def test_stratified_split_by_fold():
     assert np.bincount(labels[val1]).tolist() == [2, 1, 1, 1, 1]  # every class in val, 10% rounded, at least 1
 
 
+def test_stratified_subsample_keeps_class_shares_and_is_seeded():
+    labels = np.repeat(np.arange(5), [400, 200, 200, 100, 100])
+    index = np.arange(0, len(labels), dtype=np.int64)[::2]  # a subset: ids refer to rows of `labels`
+    picked = P.stratified_subsample(labels, index, 100, (0, 1, 1))
+    assert len(picked) == 100 and np.all(np.isin(picked, index)) and len(set(picked.tolist())) == 100
+    assert np.bincount(labels[picked], minlength=5).tolist() == [40, 20, 20, 10, 10]
+    assert np.array_equal(picked, P.stratified_subsample(labels, index, 100, (0, 1, 1)))
+    assert not np.array_equal(picked, P.stratified_subsample(labels, index, 100, (0, 2, 1)))
+    assert np.array_equal(P.stratified_subsample(labels, index, None, 0), index)
+    assert np.array_equal(P.stratified_subsample(labels, index, 10_000, 0), index)
+    with pytest.raises(ValueError, match="smaller than the number of classes"):
+        P.stratified_subsample(labels, index, 3, 0)
+
+
+def test_train_size_subsamples_each_fold_and_is_a_checked_setting(tmp_path, capsys, monkeypatch):
+    calls = []
+    monkeypatch.setattr(P, "_train_one", _fake_train(calls))
+    out = tmp_path / "sub"
+    args = ["--models", "tva_self_at,tva_cross_at", "--folds", "2", "--seeds", "1", "--fast", "--quiet",
+            "--bootstrap", "200", "--train-size", "20", "--out", str(out)]
+    assert P.main(args) == 0
+    assert [c[2] for c in calls] == [20] * 4  # demo-tiny's 42 train rows of each fold cut to 20
+    assert {r["n_train"] for r in _rows(out / "runs.csv")} == {"20"}
+    assert json.loads((out / "protocol.json").read_text())["train_size"] == 20
+    capsys.readouterr()
+    assert P.main(args[:-4] + ["--train-size", "30", "--out", str(out)]) == 2
+    assert "train_size" in capsys.readouterr().err
+    assert P.main(args[:-4] + ["--train-size", "0", "--out", str(tmp_path / "zero")]) == 2
+    assert "--train-size" in capsys.readouterr().err
+
+
 def test_torch_reduce_lr_on_plateau_rule():
     import keras
 
