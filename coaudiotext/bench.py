@@ -3,7 +3,7 @@
 Subcommands:
 
 * `features`: the tutorial's per-file librosa loop (`make_data`: load, two STFTs,
-  RMS, mel spectrogram per file) against the `tf.data` pipeline of
+  RMS, mel spectrogram per file; `coaudiotext.testing.tutorial_make_data`) against the `tf.data` pipeline of
   `coaudiotext.features.extract("mel_rms", ...)` and against that pipeline's compute
   alone (clips decoded in memory), on the same files. Warm-up first, then `--repeat`
   interleaved runs; prints min and median seconds, clips/s, GFLOP/s (the FLOPs the
@@ -48,6 +48,7 @@ import time
 
 import numpy as np
 
+from coaudiotext.testing import tutorial_make_data  # the tutorial's loop: the slow side of `features`
 from coaudiotext.train import _parse_flag  # light: no Keras
 
 __all__ = ["command", "main"]
@@ -130,29 +131,6 @@ def _render_files(n, folder):
 # ---------------------------------------------------------------------------------------------
 # features
 # ---------------------------------------------------------------------------------------------
-
-
-def _tutorial_make_data(files, max_frames=200):
-    """The tutorial's `make_data` loop (librosa >= 0.7 names), one file at a time."""
-    import librosa
-
-    data = np.zeros((len(files), max_frames, 129))
-    for i, filename in enumerate(files):
-        y, sr = librosa.load(filename)
-        D = np.abs(librosa.stft(y)) ** 2
-        ss, phase = librosa.magphase(librosa.stft(y))
-        rmse = librosa.feature.rms(S=ss)
-        rmse = rmse / np.max(rmse)
-        rmse = np.transpose(rmse)
-        S = librosa.feature.melspectrogram(S=D)
-        S = np.transpose(S)
-        if len(S) >= max_frames:
-            data[i][:, 0] = rmse[-max_frames:, 0]
-            data[i][:, 1:] = S[-max_frames:, :]
-        else:
-            data[i][-len(S) :, 0] = np.transpose(rmse)
-            data[i][-len(S) :, 1:] = S
-    return data
 
 
 def _max_db_difference(reference, other, top_db=80.0):
@@ -276,62 +254,95 @@ def features(args):
         if value < 1:
             raise SystemExit(f"{flag} must be a positive integer. Received: {flag} {value}")
     with tempfile.TemporaryDirectory(prefix="coaudiotext-bench-") as folder:
-        if args.data:
-            files = _audio_files(args.data, args.n)
-        else:
-            started = time.perf_counter()
-            files = _render_files(args.n, folder)
-            print(f"rendered {len(files)} files in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        for path in files:  # warm the OS file cache for every contender
-            with open(path, "rb") as handle:
-                handle.read()
+        files = _bench_files(args, folder)
         import librosa  # noqa: F401  (imports are not timed)
-        import tensorflow
 
-        from coaudiotext.features.audio import SAMPLE_RATE, _waveform_dataset
-
-        try:
-            waveforms = [w.numpy() for w in _waveform_dataset(files, SAMPLE_RATE)]  # as the pipeline decodes them
-        except tensorflow.errors.OpError:
-            try:
-                feature_api.extract("mel_rms", files, progress=False)  # its error names the bad files
-            except ValueError as error:
-                raise SystemExit(str(error)) from None
-            raise
+        waveforms = _decoded_waveforms(files)
         in_memory = _in_memory_pipeline(waveforms, args.batch_size)
 
         def pipeline():
             return feature_api.extract("mel_rms", files, batch_size=args.batch_size, progress=False)
 
-        _tutorial_make_data(files[:8])  # warm-up, untimed
+        tutorial_make_data(files[:8])  # warm-up, untimed
         feature_api.extract("mel_rms", files[:8], batch_size=args.batch_size, progress=False)
         in_memory()
-        sides = {"tutorial": lambda: _tutorial_make_data(files), "tf_data": pipeline, "compute_only": in_memory}
-        runs = {name: [] for name in sides}
-        outputs = {}
-        for _ in range(args.repeat):  # interleaved: a load change hits every side alike
-            for name, run in sides.items():
-                started = time.perf_counter()
-                outputs[name] = run()
-                runs[name].append(time.perf_counter() - started)
+        sides = {"tutorial": lambda: tutorial_make_data(files), "tf_data": pipeline, "compute_only": in_memory}
+        runs, outputs = _interleaved(sides, args.repeat)
         bound = _matmul_peak_gflops()
         fft_rate = _rfft_gflops()
         audio_s = sum(soundfile.info(path).duration for path in files)
 
     flops = float(sum(_mel_rms_flops(len(w)) for w in waveforms))
     kept = sum(min(1 + len(w) // 512, 200) for w in waveforms)
-    tutorial, ours = outputs["tutorial"], outputs["tf_data"]
     results = {"files": len(files), "audio_s": round(audio_s, 1), "frames_kept": kept,
                "flops_per_clip": round(flops / len(files)), "gflop": round(flops / 1e9, 3)}
+    results.update(_side_rates(runs, len(files), flops, bound))
+    results.update(_feature_summary(results, outputs, bound, fft_rate, args))
+    _print_features(results, len(files), audio_s, kept, flops, bound, fft_rate, args.repeat)
+    return results
+
+
+def _bench_files(args, folder):
+    """`--data`'s files, or `--n` rendered into `folder`; each read once (the OS file cache warm for every side)."""
+    if args.data:
+        files = _audio_files(args.data, args.n)
+    else:
+        started = time.perf_counter()
+        files = _render_files(args.n, folder)
+        print(f"rendered {len(files)} files in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    for path in files:  # warm the OS file cache for every contender
+        with open(path, "rb") as handle:
+            handle.read()
+    return files
+
+
+def _decoded_waveforms(files):
+    """The clips as the pipeline decodes them; a file it cannot decode stops with the pipeline's error."""
+    import tensorflow
+
+    from coaudiotext import features as feature_api
+    from coaudiotext.features.audio import SAMPLE_RATE, _waveform_dataset
+
+    try:
+        return [w.numpy() for w in _waveform_dataset(files, SAMPLE_RATE)]
+    except tensorflow.errors.OpError:
+        try:
+            feature_api.extract("mel_rms", files, progress=False)  # its error names the bad files
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
+        raise
+
+
+def _interleaved(sides, repeat):
+    """`repeat` rounds of every side in turn: `({name: [seconds, ...]}, {name: last output})`."""
+    runs = {name: [] for name in sides}
+    outputs = {}
+    for _ in range(repeat):  # interleaved: a load change hits every side alike
+        for name, run in sides.items():
+            started = time.perf_counter()
+            outputs[name] = run()
+            runs[name].append(time.perf_counter() - started)
+    return runs, outputs
+
+
+def _side_rates(runs, count, flops, bound):
+    """Min/median seconds, clips/s, GFLOP/s and fraction of the bound of each side."""
+    results = {}
     for name, times in runs.items():
         median = float(np.median(times))
         results[f"{name}_min_s"] = round(min(times), 3)
         results[f"{name}_median_s"] = round(median, 3)
-        results[f"{name}_clips_per_s"] = round(len(files) / median, 2)
+        results[f"{name}_clips_per_s"] = round(count / median, 2)
         results[f"{name}_gflops"] = round(flops / median / 1e9, 3)
         results[f"{name}_fraction_of_bound"] = round(flops / median / 1e9 / bound, 4)
         results[f"{name}_runs_s"] = [round(t, 3) for t in times]
-    results.update({
+    return results
+
+
+def _feature_summary(results, outputs, bound, fft_rate, args):
+    """Speed-ups, the bound, and how far the pipeline's features are from the tutorial's."""
+    tutorial, ours = outputs["tutorial"], outputs["tf_data"]
+    return {
         "tutorial_loop_s": results["tutorial_min_s"],  # best runs (the names of earlier versions)
         "tf_data_s": results["tf_data_min_s"],
         "speedup": round(results["tutorial_median_s"] / results["tf_data_median_s"], 2),
@@ -345,13 +356,17 @@ def features(args):
         "cpu_count": os.cpu_count(),
         "batch_size": args.batch_size,
         "repeat": args.repeat,
-    })
+    }
+
+
+def _print_features(results, files, audio_s, kept, flops, bound, fft_rate, repeat):
+    """The table of `features` (the values unrounded, as measured)."""
     labels = {"tutorial": "tutorial librosa loop (make_data)", "tf_data": 'tf.data pipeline (extract "mel_rms")',
               "compute_only": "  its compute alone (decoded, in memory)"}
-    print(f"{len(files)} files ({audio_s:.0f} s of audio, {kept:,} frames kept): {flops / 1e9:.2f} GFLOP of mel + RMS "
-          f"work ({flops / len(files) / 1e6:.1f} MFLOP/clip: rfft 2.5 N log2 N + mel matmul 2 x 1025 x 128 per kept "
+    print(f"{files} files ({audio_s:.0f} s of audio, {kept:,} frames kept): {flops / 1e9:.2f} GFLOP of mel + RMS "
+          f"work ({flops / files / 1e6:.1f} MFLOP/clip: rfft 2.5 N log2 N + mel matmul 2 x 1025 x 128 per kept "
           "frame, window and RMS 3 N per frame)")
-    print(f"{args.repeat} interleaved runs after a warm-up{'min s':>13}{'median s':>10}{'clips/s':>9}{'GFLOP/s':>9}"
+    print(f"{repeat} interleaved runs after a warm-up{'min s':>13}{'median s':>10}{'clips/s':>9}{'GFLOP/s':>9}"
           f"{'of bound':>10}")
     for name, label in labels.items():
         print(f"  {label:<44}{results[f'{name}_min_s']:>7.2f}{results[f'{name}_median_s']:>10.2f}"
@@ -362,7 +377,6 @@ def features(args):
     print(f"speed-up of the pipeline over the tutorial loop: {results['speedup']:.2f}x (medians), "
           f"{results['speedup_min']:.2f}x (minima); max |dB| difference {results['max_db_difference']:.2e}, "
           f"max RMS difference {results['max_rms_difference']:.1e}")
-    return results
 
 
 @command(
@@ -670,6 +684,41 @@ def train_steps(args):
     from coaudiotext.models import MODELS
 
     key = args.model
+    _check_train_args(args, key)
+    spec = MODELS[key]
+    batch_size = args.batch_size or spec.train.batch_size
+    flags = dict(args.set)
+    kwargs = _model_flags(key, spec, flags)
+    try:  # argument errors of either side, here, before two processes import TensorFlow
+        references.module_for(key).reference(key, **kwargs)
+    except (TypeError, ValueError) as error:
+        raise SystemExit(f"{key}: {error}") from None
+
+    port = _PortSide(key, kwargs, batch_size, args.seed, bool(args.jit_compile), args.threads)
+    original = references.build(key, port.model, **kwargs).eval()  # the port's weights
+    forward_difference = _forward_difference(port, original)
+    arguments = (key, kwargs, batch_size, args.seed, tuple(spec.inputs), dataclasses.asdict(spec.train))
+    if args.in_process:
+        sides = {"port": port, "torch": _TorchSide(*arguments, original, args.threads)}
+    else:
+        state = {name: value.detach().numpy().copy() for name, value in original.state_dict().items()}
+        sides = {"port": port, "torch": _TorchProcess(*arguments, state, args.threads)}
+    try:
+        times = _interleaved_steps(sides, args.warmup, args.steps)
+    finally:
+        if isinstance(sides["torch"], _TorchProcess):
+            sides["torch"].close()
+    info = {name: side.info for name, side in sides.items()}
+    results = _train_results(args, key, batch_size, flags, times, info, forward_difference)
+    _print_train(results, info, args)
+    return results
+
+
+def _check_train_args(args, key):
+    """Stops (`SystemExit`, naming the problem) on a key without reference, a bad count, or no torch."""
+    from coaudiotext import reference as references
+    from coaudiotext.models import MODELS
+
     if key not in references.KEYS:
         known = "" if key in MODELS else " (and it is not a registry key)"
         raise SystemExit(
@@ -683,43 +732,32 @@ def train_steps(args):
         references.require_torch()
     except ImportError as error:
         raise SystemExit(str(error)) from None
-    spec = MODELS[key]
-    batch_size = args.batch_size or spec.train.batch_size
-    flags = dict(args.set)
-    kwargs = _model_flags(key, spec, flags)
-    try:  # argument errors of either side, here, before two processes import TensorFlow
-        references.module_for(key).reference(key, **kwargs)
-    except (TypeError, ValueError) as error:
-        raise SystemExit(f"{key}: {error}") from None
 
+
+def _forward_difference(port, original):
+    """Max |p_port - p_torch| of the eval-mode class probabilities on the port's batch (the same function?)."""
     import torch
 
-    port = _PortSide(key, kwargs, batch_size, args.seed, bool(args.jit_compile), args.threads)
-    original = references.build(key, port.model, **kwargs).eval()  # the port's weights
-    with torch.no_grad():  # the same function? (eval mode: no dropout)
+    with torch.no_grad():  # eval mode: no dropout
         probabilities = torch.softmax(original(**{n: torch.from_numpy(v) for n, v in port.inputs.items()}), -1).numpy()
-    forward_difference = float(np.abs(np.asarray(port.model(port.x, training=False)) - probabilities).max())
-    arguments = (key, kwargs, batch_size, args.seed, tuple(spec.inputs), dataclasses.asdict(spec.train))
-    if args.in_process:
-        sides = {"port": port, "torch": _TorchSide(*arguments, original, args.threads)}
-    else:
-        state = {name: value.detach().numpy().copy() for name, value in original.state_dict().items()}
-        sides = {"port": port, "torch": _TorchProcess(*arguments, state, args.threads)}
-    try:
-        times = {"port": [], "torch": []}
-        for step in range(args.warmup + args.steps):  # interleaved: a load change hits both sides alike
-            for name, side in sides.items():
-                seconds = side.timed_step()
-                if step >= args.warmup:
-                    times[name].append(seconds)
-    finally:
-        if isinstance(sides["torch"], _TorchProcess):
-            sides["torch"].close()
-    info = {name: side.info for name, side in sides.items()}
+    return float(np.abs(np.asarray(port.model(port.x, training=False)) - probabilities).max())
 
+
+def _interleaved_steps(sides, warmup, steps):
+    """`{name: [s/step, ...]}` of `warmup + steps` alternating steps, the first `warmup` of each dropped."""
+    times = {name: [] for name in sides}
+    for step in range(warmup + steps):  # interleaved: a load change hits both sides alike
+        for name, side in sides.items():
+            seconds = side.timed_step()
+            if step >= warmup:
+                times[name].append(seconds)
+    return times
+
+
+def _train_results(args, key, batch_size, flags, times, info, forward_difference):
     port_median, torch_median = (float(np.median(times[side])) for side in ("port", "torch"))
     port_info, torch_info = info["port"], info["torch"]
-    results = {
+    return {
         "model": key,
         "batch_size": batch_size,
         "steps": args.steps,
@@ -741,10 +779,14 @@ def train_steps(args):
         "port_steps_s": [round(t, 4) for t in times["port"]],
         "torch_steps_s": [round(t, 4) for t in times["torch"]],
     }
-    shown = "".join(f", {name}={value}" for name, value in flags.items())
-    print(f"{key} ({results['parameters']:,} parameters{shown}), batch {batch_size}, random data; {args.steps} "
-          f"steps of each side, interleaved, after {args.warmup} untimed; forward check: max |p_port - p_torch| = "
-          f"{results['forward_max_abs_difference']:.1e} (same weights, eval mode)")
+
+
+def _print_train(results, info, args):
+    port_info, torch_info = info["port"], info["torch"]
+    shown = "".join(f", {name}={value}" for name, value in results["flags"].items())
+    print(f"{results['model']} ({results['parameters']:,} parameters{shown}), batch {results['batch_size']}, random "
+          f"data; {args.steps} steps of each side, interleaved, after {args.warmup} untimed; forward check: "
+          f"max |p_port - p_torch| = {results['forward_max_abs_difference']:.1e} (same weights, eval mode)")
     port_label = f"port: Keras {port_info['keras']} / TensorFlow {port_info['tensorflow']}" + (
         " + XLA" if args.jit_compile else "")
     torch_label = f"original in PyTorch {torch_info['torch']} (coaudiotext.reference)"
@@ -753,7 +795,6 @@ def train_steps(args):
         print(f"  {label:<{width}}median {results[f'{side}_median_s']:.4f} s/step   min {results[f'{side}_min_s']:.4f}")
     print(f"  -> speed-up of the port: {results['speedup']:.2f}x (median PyTorch / median port s/step); "
           f"{os.cpu_count()} CPUs, threads: TensorFlow {port_info['threads']}, torch {torch_info['threads']}")
-    return results
 
 
 # ---------------------------------------------------------------------------------------------

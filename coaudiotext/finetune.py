@@ -1,6 +1,6 @@
 """Fine-tuning the RSA-CFN heads end to end, with the Keras wav2vec2 and RoBERTa encoders inside the model.
 
-Two paths lead to the same heads (`coaudiotext.models.rsa_cfn`, one registry key each):
+Two paths lead to the same heads (`coaudiotext.models`: `fusion_heads`, `rsa_cfn`, `mlp_mixer`, `unimodal_heads`; one registry key each):
 
 - **Frozen features** (the package default, and the only practical one on a CPU): PyTorch/transformers
   computes pooled wav2vec2 / RoBERTa vectors once (`coaudiotext.features.pretrained`), and
@@ -236,19 +236,11 @@ def build_finetune_model(
         An uncompiled `keras.Model`; see the module docstring for its inputs and layer names.
     """
     import keras
-    from keras import layers
 
-    from coaudiotext.encoders import bert, wav2vec2
-    from coaudiotext.models import MODELS, build_model, get_spec
+    from coaudiotext.models import build_model
 
-    spec = get_spec(head_key)
-    supported = [key for key, s in MODELS.items() if set(s.inputs) <= set(FINETUNE_INPUTS)]
-    if not set(spec.inputs) <= set(FINETUNE_INPUTS):
-        raise ValueError(f"Model {head_key!r} reads {list(spec.inputs)}, which the fine-tune model cannot feed. "
-                         f"Expected one of: {', '.join(supported)}.")
+    spec, uses_audio, uses_text = _finetune_spec(head_key)
     check_choice("freeze", freeze, FREEZE)
-    uses_audio = any(n.startswith("wav2vec2") for n in spec.inputs)
-    uses_text = any(n.startswith("roberta") for n in spec.inputs)
     if uses_audio:
         wav2vec2_folder = _check_folder(wav2vec2_folder, "The wav2vec2 checkpoint", "--wav2vec2")
     if uses_text:
@@ -257,58 +249,96 @@ def build_finetune_model(
     with _dtype_policy("mixed_float16" if mixed_precision else "float32"):
         frozen = freeze == "encoders"
         encoder_training = False if frozen else None
-        # Inputs
         inputs, head_inputs, shapes = {}, {}, {}
         if uses_audio:
-            w2v = wav2vec2.from_pretrained(wav2vec2_folder, name="wav2vec2", **(wav2vec2_overrides or {}))
-            inputs["input_values"] = keras.Input((None,), dtype="float32", name="input_values")
-            if sample_mask:
-                inputs["sample_mask"] = keras.Input((None,), dtype="int32", name="sample_mask")
-                mask = inputs["sample_mask"]
-            else:  # no mask, as the original: every sample (padding included) is real to wav2vec2
-                mask = layers.Rescaling(0.0, offset=1.0, dtype="float32", name="no_sample_mask")(inputs["input_values"])
-            # Layers
-            sequence = w2v({"input_values": inputs["input_values"], "attention_mask": mask},
-                           training=encoder_training)["last_hidden_state"]  # (batch, frames, W)
-            width = int(sequence.shape[-1])
-            if "wav2vec2" in spec.inputs:
-                head_inputs["wav2vec2"] = layers.GlobalAveragePooling1D(name="wav2vec2_mean")(sequence)  # (batch, W)
-                shapes["wav2vec2_shape"] = (width,)
-            if "wav2vec2_seq" in spec.inputs:
-                config = wav2vec2.config_to_args(wav2vec2.read_config(wav2vec2_folder))
-                kernels = config.get("conv_kernel", (10, 3, 3, 3, 3, 2, 2))
-                strides = config.get("conv_stride", (5, 2, 2, 2, 2, 2, 2))
-                frames = int(wav2vec2.feat_extract_output_lengths(max_samples, kernels, strides))
-                head_inputs["wav2vec2_seq"] = sequence
-                shapes["wav2vec2_seq_shape"] = (frames, width)
+            _audio_branch(spec, wav2vec2_folder, max_samples, sample_mask, wav2vec2_overrides, encoder_training,
+                          inputs, head_inputs, shapes)
         if uses_text:
-            text = bert.from_pretrained(text_folder, add_pooling_layer=False, name="text_encoder",
-                                        hidden_dropout_prob=float(text_dropout),
-                                        attention_probs_dropout_prob=float(text_dropout))
-            for key in text.input:
-                inputs[key] = keras.Input((int(max_tokens),), dtype="int32", name=key)
-            sequence = text({key: inputs[key] for key in text.input}, training=encoder_training)["last_hidden_state"]
-            width = int(sequence.shape[-1])
-            if "roberta" in spec.inputs:
-                head_inputs["roberta"] = layers.GlobalAveragePooling1D(name="roberta_mean")(sequence)  # (batch, T)
-                shapes["roberta_shape"] = (width,)
-            if "roberta_seq" in spec.inputs:
-                head_inputs["roberta_seq"] = sequence
-                shapes["roberta_seq_shape"] = (int(max_tokens), width)
+            _text_branch(spec, text_folder, max_tokens, text_dropout, encoder_training, inputs, head_inputs, shapes)
         options = dict(head_options or {})
         if "wav2vec2_seq" in spec.inputs:
             options.setdefault("audio_frames", shapes["wav2vec2_seq_shape"][0])
         head = build_model(head_key, num_classes=int(num_classes), **shapes, **options)
         outputs = head(head_inputs)
-        # Model
         model = keras.Model(inputs, outputs, name=name or f"{head_key}_finetune")
-        if uses_audio and freeze == "feature_encoder":
-            model.get_layer("wav2vec2").get_layer("feature_encoder").trainable = False
-        if frozen:
-            for key in ("wav2vec2", "text_encoder"):
-                if any(layer.name == key for layer in model.layers):
-                    model.get_layer(key).trainable = False
+        _freeze_parts(model, freeze, uses_audio)
     return model
+
+
+def _finetune_spec(head_key):
+    """The registry spec of `head_key` and whether it reads audio and text; fails on heads it cannot feed."""
+    from coaudiotext.models import MODELS, get_spec
+
+    spec = get_spec(head_key)
+    supported = [key for key, s in MODELS.items() if set(s.inputs) <= set(FINETUNE_INPUTS)]
+    if not set(spec.inputs) <= set(FINETUNE_INPUTS):
+        raise ValueError(f"Model {head_key!r} reads {list(spec.inputs)}, which the fine-tune model cannot feed. "
+                         f"Expected one of: {', '.join(supported)}.")
+    uses_audio = any(n.startswith("wav2vec2") for n in spec.inputs)
+    uses_text = any(n.startswith("roberta") for n in spec.inputs)
+    return spec, uses_audio, uses_text
+
+
+def _audio_branch(spec, wav2vec2_folder, max_samples, sample_mask, overrides, encoder_training, inputs, head_inputs,
+                  shapes):
+    """Adds the wav2vec2 inputs, encoder and pooling to `inputs`, `head_inputs` and `shapes` (in place)."""
+    import keras
+    from keras import layers
+
+    from coaudiotext.encoders import wav2vec2
+
+    w2v = wav2vec2.from_pretrained(wav2vec2_folder, name="wav2vec2", **(overrides or {}))
+    inputs["input_values"] = keras.Input((None,), dtype="float32", name="input_values")
+    if sample_mask:
+        inputs["sample_mask"] = keras.Input((None,), dtype="int32", name="sample_mask")
+        mask = inputs["sample_mask"]
+    else:  # no mask, as the original: every sample (padding included) is real to wav2vec2
+        mask = layers.Rescaling(0.0, offset=1.0, dtype="float32", name="no_sample_mask")(inputs["input_values"])
+    sequence = w2v({"input_values": inputs["input_values"], "attention_mask": mask},
+                   training=encoder_training)["last_hidden_state"]  # (batch, frames, W)
+    width = int(sequence.shape[-1])
+    if "wav2vec2" in spec.inputs:
+        head_inputs["wav2vec2"] = layers.GlobalAveragePooling1D(name="wav2vec2_mean")(sequence)  # (batch, W)
+        shapes["wav2vec2_shape"] = (width,)
+    if "wav2vec2_seq" in spec.inputs:
+        config = wav2vec2.config_to_args(wav2vec2.read_config(wav2vec2_folder))
+        kernels = config.get("conv_kernel", (10, 3, 3, 3, 3, 2, 2))
+        strides = config.get("conv_stride", (5, 2, 2, 2, 2, 2, 2))
+        frames = int(wav2vec2.feat_extract_output_lengths(max_samples, kernels, strides))
+        head_inputs["wav2vec2_seq"] = sequence
+        shapes["wav2vec2_seq_shape"] = (frames, width)
+
+
+def _text_branch(spec, text_folder, max_tokens, text_dropout, encoder_training, inputs, head_inputs, shapes):
+    """Adds the text encoder's inputs, encoder and pooling to `inputs`, `head_inputs` and `shapes` (in place)."""
+    import keras
+    from keras import layers
+
+    from coaudiotext.encoders import bert
+
+    text = bert.from_pretrained(text_folder, add_pooling_layer=False, name="text_encoder",
+                                hidden_dropout_prob=float(text_dropout),
+                                attention_probs_dropout_prob=float(text_dropout))
+    for key in text.input:
+        inputs[key] = keras.Input((int(max_tokens),), dtype="int32", name=key)
+    sequence = text({key: inputs[key] for key in text.input}, training=encoder_training)["last_hidden_state"]
+    width = int(sequence.shape[-1])
+    if "roberta" in spec.inputs:
+        head_inputs["roberta"] = layers.GlobalAveragePooling1D(name="roberta_mean")(sequence)  # (batch, T)
+        shapes["roberta_shape"] = (width,)
+    if "roberta_seq" in spec.inputs:
+        head_inputs["roberta_seq"] = sequence
+        shapes["roberta_seq_shape"] = (int(max_tokens), width)
+
+
+def _freeze_parts(model, freeze, uses_audio):
+    """Marks the parts `freeze` names non-trainable: the wav2vec2 CNN (`feature_encoder`) or both encoders."""
+    if uses_audio and freeze == "feature_encoder":
+        model.get_layer("wav2vec2").get_layer("feature_encoder").trainable = False
+    if freeze == "encoders":
+        for key in ("wav2vec2", "text_encoder"):
+            if any(layer.name == key for layer in model.layers):
+                model.get_layer(key).trainable = False
 
 
 def variable_groups(model):
@@ -556,21 +586,14 @@ def prepare_text(texts, text_folder, model, max_tokens=256):
     return {key: value for key, value in encoded.items() if key in model.input}
 
 
-def _audio_batch(waveforms, padding, max_samples):
-    length = int(max_samples) if padding == "max_length" else max(len(w) for w in waveforms)
-    values = np.zeros((len(waveforms), length), np.float32)
-    mask = np.zeros((len(waveforms), length), np.int32)
-    for i, w in enumerate(waveforms):
-        values[i, : len(w)] = w
-        mask[i, : len(w)] = 1
-    return values, mask
-
-
 def _batch(model, indices, waveforms, tokens, padding, max_samples):
+    from coaudiotext.features.pretrained import _padded
+
     x = {}
     names = set(model.input)
     if "input_values" in names:
-        x["input_values"], mask = _audio_batch([waveforms[i] for i in indices], padding, max_samples)
+        length = max_samples if padding == "max_length" else None
+        x["input_values"], mask = _padded([waveforms[i] for i in indices], length, mask_dtype=np.int32)
         if "sample_mask" in names:
             x["sample_mask"] = mask
     for key, value in tokens.items():
@@ -660,11 +683,39 @@ def finetune(
 
     check_choice("audio_padding", audio_padding, AUDIO_PADDING)
     audio, texts, labels, class_names, validation = _training_data(data, audio, texts, labels, class_names,
-                                                                   validation, verbose)
-    if max_utterances:
-        audio, texts, labels = list(audio)[:max_utterances], list(texts)[:max_utterances], list(labels)[:max_utterances]
-        if validation is not None:
-            validation = tuple(list(v)[:max_utterances] for v in validation)
+                                                                   validation, verbose, max_utterances)
+    audio_padding, batch_size, rates = _head_defaults(head_key, audio_padding, batch_size, learning_rates)
+    mixed = _resolve_mixed_precision(mixed_precision)
+    keras.utils.set_random_seed(int(seed))
+
+    model = build_finetune_model(head_key, wav2vec2, text_encoder, max_samples=max_samples, max_tokens=max_tokens,
+                                 freeze=freeze, num_classes=len(class_names), sample_mask=sample_mask,
+                                 head_options=head_options, mixed_precision=mixed)
+    encoders = (wav2vec2, text_encoder, max_samples, max_tokens)
+    train = _prepare_split(model, audio, texts, labels, class_names, *encoders)
+    val = None if validation is None else _prepare_split(model, *validation, class_names, *encoders)
+
+    optimizer = PartwiseAdamW(rates)
+    optimizer.build(variable_groups(model))
+    stepper = _Stepper(model, optimizer, clipnorm=clipnorm, run_eagerly=run_eagerly)
+    steps_per_epoch = _steps_per_epoch(len(train.y), batch_size, max_steps)
+    settings = _run_settings(
+        model, optimizer, train, val, head_key=head_key, wav2vec2=wav2vec2, text_encoder=text_encoder,
+        epochs=epochs, batch_size=batch_size, clipnorm=clipnorm, freeze=freeze, mixed=mixed,
+        max_samples=max_samples, max_tokens=max_tokens, audio_padding=audio_padding, sample_mask=sample_mask,
+        seed=seed, class_names=class_names,
+    )
+    run_dir = _start_run_dir(out, settings)
+    loop = _EpochLoop(model, stepper, _LossScale(mixed), train, val, batch_size, steps_per_epoch, audio_padding,
+                      max_samples, class_names)
+    epoch_rows, best = loop.run(int(epochs), int(seed), run_dir, settings, verbose)
+    return {"model": model, "steps": loop.steps, "epochs": epoch_rows, "best": best, "settings": settings,
+            "optimizer": optimizer}
+
+
+def _head_defaults(head_key, audio_padding, batch_size, learning_rates):
+    """`(audio_padding, batch_size, rates)` of `head_key`: `max_length` padding for the `*_seq` heads (fixed frame
+    count), and the original's batch size and learning rates where none are given."""
     from coaudiotext.models import get_spec
 
     spec = get_spec(head_key)
@@ -673,31 +724,37 @@ def finetune(
     batch_size = int(batch_size or _BATCH_SIZES.get(head_key, 6))
     rates = default_learning_rates(head_key)
     rates.update(learning_rates or {})
-    mixed = _resolve_mixed_precision(mixed_precision)
-    keras.utils.set_random_seed(int(seed))
+    return audio_padding, batch_size, rates
 
-    model = build_finetune_model(head_key, wav2vec2, text_encoder, max_samples=max_samples, max_tokens=max_tokens,
-                                 freeze=freeze, num_classes=len(class_names), sample_mask=sample_mask,
-                                 head_options=head_options, mixed_precision=mixed)
-    uses_audio = "input_values" in model.input
-    uses_text = "input_ids" in model.input
-    encoders = (wav2vec2, text_encoder, max_samples, max_tokens)
-    train = _prepare_split(model, audio, texts, labels, class_names, *encoders)
-    val = None
-    if validation is not None:
-        val_audio, val_texts, val_labels = validation
-        val = _prepare_split(model, val_audio, val_texts, val_labels, class_names, *encoders)
 
-    optimizer = PartwiseAdamW(rates)
-    optimizer.build(variable_groups(model))
-    stepper = _Stepper(model, optimizer, clipnorm=clipnorm, run_eagerly=run_eagerly)
-    steps_per_epoch = len(train.y) // batch_size  # drop_last=True
+def _start_run_dir(out, settings):
+    """The run folder (created, with `config.json`) or None without `out`."""
+    run_dir = pathlib.Path(out) if out else None
+    if run_dir:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_json(run_dir / "config.json", settings)
+    return run_dir
+
+
+def _steps_per_epoch(train_utterances, batch_size, max_steps):
+    """Full training batches per epoch (`drop_last=True`, as the original), at most `max_steps`."""
+    steps_per_epoch = train_utterances // batch_size  # drop_last=True
     if steps_per_epoch == 0:
-        raise ValueError(f"batch_size={batch_size} is larger than the {len(train.y)} training utterances (the last "
-                         "partial batch is dropped, as the original): pass a smaller batch_size.")
+        raise ValueError(f"batch_size={batch_size} is larger than the {train_utterances} training utterances (the "
+                         "last partial batch is dropped, as the original): pass a smaller batch_size.")
     if max_steps:
         steps_per_epoch = min(steps_per_epoch, int(max_steps))
-    settings = {
+    return steps_per_epoch
+
+
+def _run_settings(model, optimizer, train, val, *, head_key, wav2vec2, text_encoder, epochs, batch_size, clipnorm,
+                  freeze, mixed, max_samples, max_tokens, audio_padding, sample_mask, seed, class_names):
+    """The run's `config.json` (also `finetune(...)["settings"]` and the `finetune` entry of `best.keras`)."""
+    import keras
+
+    uses_audio = "input_values" in model.input
+    uses_text = "input_ids" in model.input
+    return {
         "model": head_key, "wav2vec2": str(wav2vec2) if uses_audio else None,
         "text_encoder": str(text_encoder) if uses_text else None, "epochs": int(epochs), "batch_size": batch_size,
         "learning_rates": optimizer.learning_rates, "clipnorm": clipnorm, "freeze": freeze, "mixed_precision": mixed,
@@ -705,21 +762,15 @@ def finetune(
         "sample_mask": bool(sample_mask), "seed": int(seed), "class_names": class_names,
         "backend": keras.backend.backend(),
         "weight_decay": 0.0, "train_utterances": int(len(train.y)),
-        "validation_utterances": int(len(val.y)) if validation is not None else 0,
+        "validation_utterances": int(len(val.y)) if val is not None else 0,
     }
-    run_dir = pathlib.Path(out) if out else None
-    if run_dir:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_json(run_dir / "config.json", settings)
-    loop = _EpochLoop(model, stepper, _LossScale(mixed), train, val, batch_size, steps_per_epoch, audio_padding,
-                      max_samples, class_names)
-    epoch_rows, best = loop.run(int(epochs), int(seed), run_dir, settings, verbose)
-    return {"model": model, "steps": loop.steps, "epochs": epoch_rows, "best": best, "settings": settings,
-            "optimizer": optimizer}
 
 
-def _training_data(data, audio, texts, labels, class_names, validation, verbose):
-    """`finetune`'s training (and validation) utterances and class names, from `data` or the lists given."""
+def _training_data(data, audio, texts, labels, class_names, validation, verbose, max_utterances=None):
+    """`finetune`'s training (and validation) utterances and class names, from `data` or the lists given.
+
+    `max_utterances` keeps the first N training (and validation) utterances.
+    """
     if data is not None:
         from coaudiotext.data import resolve_data
 
@@ -732,6 +783,8 @@ def _training_data(data, audio, texts, labels, class_names, validation, verbose)
             validation = (val_rows.audio_paths, val_rows.texts, val_rows.labels)
     if audio is None or texts is None or labels is None:
         raise ValueError("Pass data='demo-tiny' (or a manifest path), or audio, texts and labels.")
+    if validation is not None and len(validation) != 3:
+        raise ValueError(f"Expected validation=(audio, texts, labels). Received: a sequence of {len(validation)}.")
     if not len(audio) == len(texts) == len(labels):
         raise ValueError(f"Expected audio, texts and labels of one length. Received: {len(audio)}, {len(texts)}, "
                          f"{len(labels)}.")
@@ -739,6 +792,10 @@ def _training_data(data, audio, texts, labels, class_names, validation, verbose)
         class_names = sorted({str(label) for label in labels}) if not all(
             isinstance(label, (int, np.integer)) for label in labels) else [str(i) for i in range(max(labels) + 1)]
     class_names = [str(c) for c in class_names]
+    if max_utterances:
+        audio, texts, labels = list(audio)[:max_utterances], list(texts)[:max_utterances], list(labels)[:max_utterances]
+        if validation is not None:
+            validation = tuple(list(v)[:max_utterances] for v in validation)
     return audio, texts, labels, class_names, validation
 
 

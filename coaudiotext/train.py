@@ -700,7 +700,16 @@ def build_parser():
                "  python -m coaudiotext.train --model bilstm --data demo-tiny --epochs 2 --out runs/smoke\n"
                "  python -m coaudiotext.train --model para --data my_manifest.csv --set query=learned\n",
     )
-    parser.add_argument("--model", choices=list(CATALOG), metavar="KEY", help="registry key (list below)")
+    _add_data_args(parser, CATALOG)
+    _add_training_args(parser)
+    _add_input_args(parser)
+    _add_run_args(parser)
+    return parser
+
+
+def _add_data_args(parser, catalog):
+    """`--model` and what to train on: `--data`, `--data-dir`, the ProSem permutation files."""
+    parser.add_argument("--model", choices=list(catalog), metavar="KEY", help="registry key (list below)")
     parser.add_argument("--data", default="demo",
                         help="demo (default: embedded synthetic corpus, built on first use), demo-tiny, prosem, "
                              "kemdy20, seed001, or a manifest CSV (columns audio_path,text,label,speaker,split); "
@@ -710,6 +719,10 @@ def build_parser():
                                            "or the seed-001 pickles (train/dev/test.pkl)")
     parser.add_argument("--x-fem", help="ProSem female permutation file x_fem.npy (from the tutorial repository)")
     parser.add_argument("--x-mal", help="ProSem male permutation file x_mal.npy")
+
+
+def _add_training_args(parser):
+    """Epochs, batch size, learning rate, seed, run folder, best-epoch monitor, splits, class weights."""
     parser.add_argument("--epochs", type=int, help="epochs (default: the key's demo setting on demo data, else the original's)")
     parser.add_argument("--batch-size", type=int, help="batch size (default: the original's)")
     parser.add_argument("--lr", type=float, dest="learning_rate", help="learning rate (default: the original's)")
@@ -725,6 +738,10 @@ def build_parser():
     parser.add_argument("--test-split", default="test", help="manifest split reported as test (default test)")
     parser.add_argument("--class-weight", action="store_true", dest="use_class_weight",
                         help="balanced class weights (off by default: Keras 2.1 silently ignored the tutorial's)")
+
+
+def _add_input_args(parser):
+    """Which transcripts, their character features, and the pretrained encoders."""
     parser.add_argument("--text-source", choices=("gold", "asr"), default="gold",
                         help="transcripts from the text column (gold) or the asr_text column")
     parser.add_argument("--asr-wer", type=float, default=0.15,
@@ -742,6 +759,10 @@ def build_parser():
                         help="what runs the --text-encoder checkpoint: torch (transformers, the reference; default) "
                              "or keras (coaudiotext.encoders.bert, no torch needed; features equal to <= 1e-4)")
     parser.add_argument("--audio-encoder", help="transformers wav2vec2 encoder (local folder or hub name) for wav2vec2 inputs")
+
+
+def _add_run_args(parser):
+    """Model flags, labels, bad rows, overwrite/resume, pickles, fine-tuning, cache and progress."""
     parser.add_argument("--set", action="append", type=_parse_flag, default=[], metavar="FLAG=VALUE",
                         help="model flag, repeatable, e.g. --set recurrent_activation=sigmoid --set query=learned")
     parser.add_argument("--labels", type=lambda text: [t.strip() for t in text.split(",") if t.strip()],
@@ -765,7 +786,6 @@ def build_parser():
                              "versions resume with new dropout masks)")
     parser.add_argument("--no-cache", action="store_true", help="recompute features instead of using the feature cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    return parser
 
 
 def run_config_from_args(args):

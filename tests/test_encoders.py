@@ -190,7 +190,7 @@ def test_roberta_positions_follow_padding():
 
 def test_tokenizer_from_the_same_folder(tmp_path):
     """make_tiny_bert's folder: its transformers tokenizer feeds the Keras model through `encode`."""
-    from coaudiotext.features.pretrained import make_tiny_bert
+    from coaudiotext.testing import make_tiny_bert
 
     folder = make_tiny_bert(tmp_path / "tiny", texts=["오늘 입고"], num_hidden_layers=1)
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)

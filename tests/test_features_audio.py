@@ -82,9 +82,9 @@ def ragged_dataset(waveforms):
 
 
 def test_mel_rms_reference_is_the_tutorial_make_data(wav_files):
-    from coaudiotext.bench import _tutorial_make_data
+    from coaudiotext.testing import tutorial_make_data
 
-    tutorial = _tutorial_make_data(wav_files[:2])
+    tutorial = tutorial_make_data(wav_files[:2])
     for path, expected in zip(wav_files, tutorial):
         ours = audio.mel_rms_reference(audio.load_audio(path))
         assert ours.dtype == np.float32

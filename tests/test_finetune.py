@@ -31,7 +31,7 @@ RATES = {"wav2vec2": 1e-3, "text": 1e-3, "head": 1e-3}
 
 
 def _write_checkpoints(root):
-    from coaudiotext.features.pretrained import make_tiny_bert, make_tiny_wav2vec2
+    from coaudiotext.testing import make_tiny_bert, make_tiny_wav2vec2
 
     root = pathlib.Path(root)
     w2v = make_tiny_wav2vec2(root / "w2v", hidden_size=16, intermediate_size=24)

@@ -9,18 +9,19 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from coaudiotext.features import pretrained  # noqa: E402
+from coaudiotext.testing import make_tiny_bert, make_tiny_wav2vec2  # noqa: E402
 
 TEXTS = ["오늘 입고 나가야지.", "hello world", "정말 무서워!", "a b c d e f g h i j k l m n o p"]
 
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
-    return pretrained.make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), texts=TEXTS)
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), texts=TEXTS)
 
 
 @pytest.fixture(scope="module")
 def tiny_wav2vec2(tmp_path_factory):
-    return pretrained.make_tiny_wav2vec2(tmp_path_factory.mktemp("tiny-w2v"))
+    return make_tiny_wav2vec2(tmp_path_factory.mktemp("tiny-w2v"))
 
 
 def _reference_hidden(model_dir, texts, max_len):
@@ -129,7 +130,7 @@ def test_audio_features_masked_mean_and_sequence(tiny_wav2vec2, tmp_path):
 def test_audio_without_attention_mask_support_runs_one_by_one(tmp_path):
     from transformers import AutoModel
 
-    model_dir = pretrained.make_tiny_wav2vec2(tmp_path / "base-like", return_attention_mask=False)
+    model_dir = make_tiny_wav2vec2(tmp_path / "base-like", return_attention_mask=False)
     rng = np.random.default_rng(1)
     waves = [rng.normal(size=n).astype(np.float32) for n in (1600, 4800)]
     pooled, _ = pretrained.extract_audio_features(waves, model=model_dir, batch_size=2, use_cache=False)

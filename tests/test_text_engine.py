@@ -5,7 +5,8 @@ import pytest
 
 pytest.importorskip("torch", reason="torch (the pretrained extra) builds the tiny checkpoint and the reference")
 
-from coaudiotext.features.pretrained import extract_text_features, make_tiny_bert  # noqa: E402
+from coaudiotext.features.pretrained import extract_text_features  # noqa: E402
+from coaudiotext.testing import make_tiny_bert  # noqa: E402
 
 TEXTS = ["so this is how it ends", "ok", "what did you say to her yesterday after the long meeting", "fine."]
 

@@ -24,12 +24,12 @@ ARRAY_ONLY = {key for key, spec in MODELS.items() if not set(spec.inputs) <= set
 @pytest.fixture(scope="session")
 def tiny_encoders(tmp_path_factory):
     from coaudiotext.data import resolve_data
-    from coaudiotext.features import pretrained
+    from coaudiotext.testing import make_tiny_bert, make_tiny_wav2vec2
 
     folder = tmp_path_factory.mktemp("encoders")
     manifest, _ = resolve_data("demo-tiny")
-    text = pretrained.make_tiny_bert(folder / "bert", texts=manifest.texts)
-    audio = pretrained.make_tiny_wav2vec2(folder / "wav2vec2")
+    text = make_tiny_bert(folder / "bert", texts=manifest.texts)
+    audio = make_tiny_wav2vec2(folder / "wav2vec2")
     return str(text), str(audio)
 
 

@@ -291,7 +291,8 @@ def test_batch_padding_end_to_end_with_bert_features(tmp_path):
     pytest.importorskip("transformers")
     from transformers import AutoModel, AutoTokenizer
 
-    from coaudiotext.features.pretrained import extract_text_features, make_tiny_bert
+    from coaudiotext.features.pretrained import extract_text_features
+    from coaudiotext.testing import make_tiny_bert
 
     texts = ["ab", "abc de", "abcdefgh", "a b c d"]
     folder = make_tiny_bert(tmp_path / "bert", texts=texts, hidden_size=16, intermediate_size=24)

@@ -1490,6 +1490,20 @@ class _Subj:
         return self.person == 3 and not self.plural
 
 
+@dataclasses.dataclass(frozen=True)
+class _Complement:
+    """What `_Grammar.complement` fills: the verb, its frame and subject, the gap and the sentence type."""
+
+    verb: object
+    frame: object
+    subj: _Subj
+    gap: object
+    imperative: bool
+    question: bool
+    avoid: tuple
+    owner: object
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The grammar
 # ---------------------------------------------------------------------------------------------------------
@@ -1625,15 +1639,27 @@ class _Grammar:
             if owner not in _PRONOUNS or owner == "it":
                 raise _Retry
             return [_PRONOUNS[owner][1]] + noun.word.split()
+        number, head = self._np_number(noun, number)
+        det = self._np_determiner(noun, det, imperative)
+        adjective = self._np_adjective(noun, det, adj, imperative)
+        words = self._np_determiner_words(noun, det, number, owner, imperative, adjective or head)
+        if adjective:
+            words.append(adjective)
+        return words + head.split()
+
+    def _np_number(self, noun, number):
+        """`(number, head)`: mass, pl or sg (drawn when None), and the head noun in that number."""
         if noun.kind == "mass":
-            number, head = "mass", noun.word
-        elif noun.kind == "plural":
-            number, head = "pl", noun.word
-        else:
-            if number is None:
-                number = "pl" if (noun.group in _PLURAL_GROUPS or noun.word == "key") and "sg" not in noun.tags \
-                    and self.chance(0.25) else "sg"
-            head = noun.plural if number == "pl" else noun.word
+            return "mass", noun.word
+        if noun.kind == "plural":
+            return "pl", noun.word
+        if number is None:
+            number = "pl" if (noun.group in _PLURAL_GROUPS or noun.word == "key") and "sg" not in noun.tags \
+                and self.chance(0.25) else "sg"
+        return number, noun.plural if number == "pl" else noun.word
+
+    def _np_determiner(self, noun, det, imperative):
+        """The determiner kind `det` asks for (any and def drawn), fitted to the noun."""
         possessable = _possessable(noun)
         if "the" in noun.tags and det != "none" and not (det == "indef" and noun.group == "condiment"):
             det = "the" if noun.word != "homework" else "poss"
@@ -1649,39 +1675,41 @@ class _Grammar:
                                   ("possessor", 0.4 if possessable else 0)])
         elif det == "poss" and not possessable:
             det = "the"
-        adjective = None
+        return det
+
+    def _np_adjective(self, noun, det, adj, imperative):
+        """An attributive adjective of `noun`, with probability `adj` (at most 0.1 in commands), or None."""
         if imperative:
             adj = min(adj or 0, 0.1)
         if adj and self.chance(adj):
             adjs = [a for a in self.lex.adjectives_for(noun, "a") if a.word != "favourite" or det == "poss"]
             if adjs:
-                adjective = self.pick(adjs).word
-        words = []
+                return self.pick(adjs).word
+        return None
+
+    def _np_determiner_words(self, noun, det, number, owner, imperative, first):
+        """The words of determiner kind `det` ("a"/"an" chosen by `first`, the word after it)."""
         if det == "indef":
             if number == "sg":
-                words = [_article(adjective or head)]
-            elif number == "pl":
+                return [_article(first)]
+            if number == "pl":
                 count = self.pick(("two", "two", "three", "three", "four", "five", "ten"))
-                words = self.wpick([(["some"], 2), ([count], 2 if noun.kind == "count" and not imperative else 0),
-                                    ([], 1.5)])
-            else:
-                words = self.wpick([(["some"], 2), ([], 2)])
-        elif det == "the":
-            words = ["the"]
-        elif det == "poss":
+                return self.wpick([(["some"], 2), ([count], 2 if noun.kind == "count" and not imperative else 0),
+                                   ([], 1.5)])
+            return self.wpick([(["some"], 2), ([], 2)])
+        if det == "the":
+            return ["the"]
+        if det == "poss":
             if imperative and owner == "we" and noun.group in ("clothes", "personal"):
                 raise _Retry
             if imperative:
-                words = ["our" if owner == "we" else ("your" if self.chance(0.8) or noun.group == "clothes" else "my")]
-            else:
-                words = [self.poss_det(owner)]
-        elif det == "demo":
-            words = [self.pick(("these", "those")) if number == "pl" else self.pick(("this", "that"))]
-        elif det == "possessor":
-            words = self.possessor()
-        if adjective:
-            words.append(adjective)
-        return words + head.split()
+                return ["our" if owner == "we" else ("your" if self.chance(0.8) or noun.group == "clothes" else "my")]
+            return [self.poss_det(owner)]
+        if det == "demo":
+            return [self.pick(("these", "those")) if number == "pl" else self.pick(("this", "that"))]
+        if det == "possessor":
+            return self.possessor()
+        return []
 
     def thing(self, tags, det="any", adj=0.2, number=None, owner=None, imperative=False):
         """A noun phrase for an object of `tags`; returns (words, noun, plural)."""
@@ -1926,138 +1954,170 @@ class _Grammar:
     # -- complements -----------------------------------------------------------------------------------
 
     def complement(self, verb, frame, subj, gap=None, imperative=False, question=False):
-        """Complements of `verb` in `frame`.
+        """Complements of `verb` in `frame` (one `_complement_KIND` method per frame kind).
 
         gap: None, "obj" (the object is asked for) or "place" (the place is asked for).
         Returns (words, gap_noun): gap_noun is the noun the object gap stands for (None for persons).
         """
         avoid = self.avoid_for(subj)
-        kind, tags = frame.kind, frame.tags
         owner = subj.pron if subj.pron in _PRONOUNS else None
+        c = _Complement(verb, frame, subj, gap, imperative, question, avoid, owner)
+        method = getattr(self, f"_complement_{frame.kind}", None)
+        if method is None:
+            raise _Retry
+        return method(c)
 
-        def obj(tags_, det_="def" if imperative else "any", number=None):
-            plain = tuple(t for t in tags_ if t not in _SPECIAL_TAGS)
-            if imperative and verb.base in ("buy", "get", "order", "pick", "bring", "make",
-                                            "cook") and self.chance(0.5):
-                det_ = "indef"
-            none = not self.lex.things(plain)
-            if "P" in tags_ and (none or self.chance(0.5)):
-                return self.person(avoid, imperative=imperative, owner=owner), None
-            if "meal" in tags_ and (none or self.chance(0.3)):
-                return [self.pick(("breakfast", "lunch", "dinner"))], None
-            if "A" in tags_ and (none or self.chance(0.3)):
-                noun = self.pick(self.lex.group("animal"))
-                return self.np(noun, self.wpick([("the", 3), ("poss", 1)]), 0.1, owner=owner), noun
-            if verb.base in _POSS_VERBS and self.chance(0.6):
-                det_ = "poss"
-            words, noun, plural = self.thing(plain, det_, owner=owner, imperative=imperative, number=number)
-            if self.chance(0.04) and noun.group in _PRONOUN_GROUPS and not imperative:
-                words = ["them"] if plural else ["it"]
-            return words, noun
+    def _object(self, c, tags_, det_=None, number=None):
+        """The object noun phrase of `c.verb` among `tags_`: (words, noun), noun None for persons and meals."""
+        if det_ is None:
+            det_ = "def" if c.imperative else "any"
+        verb, imperative, owner = c.verb, c.imperative, c.owner
+        plain = tuple(t for t in tags_ if t not in _SPECIAL_TAGS)
+        if imperative and verb.base in ("buy", "get", "order", "pick", "bring", "make",
+                                        "cook") and self.chance(0.5):
+            det_ = "indef"
+        none = not self.lex.things(plain)
+        if "P" in tags_ and (none or self.chance(0.5)):
+            return self.person(c.avoid, imperative=imperative, owner=owner), None
+        if "meal" in tags_ and (none or self.chance(0.3)):
+            return [self.pick(("breakfast", "lunch", "dinner"))], None
+        if "A" in tags_ and (none or self.chance(0.3)):
+            noun = self.pick(self.lex.group("animal"))
+            return self.np(noun, self.wpick([("the", 3), ("poss", 1)]), 0.1, owner=owner), noun
+        if verb.base in _POSS_VERBS and self.chance(0.6):
+            det_ = "poss"
+        words, noun, plural = self.thing(plain, det_, owner=owner, imperative=imperative, number=number)
+        if self.chance(0.04) and noun.group in _PRONOUN_GROUPS and not imperative:
+            words = ["them"] if plural else ["it"]
+        return words, noun
 
-        def gap_noun(tags_):
-            plain = tuple(t for t in tags_ if t not in _SPECIAL_TAGS)
-            things = self.lex.things(plain)
-            if not things:
-                return None
-            return self.pick(things)
+    def _gap_noun(self, tags_):
+        """The noun an object gap stands for, drawn among `tags_` (None when there is none)."""
+        plain = tuple(t for t in tags_ if t not in _SPECIAL_TAGS)
+        things = self.lex.things(plain)
+        if not things:
+            return None
+        return self.pick(things)
 
-        if kind == "o":
-            if gap == "obj":
-                return [], gap_noun(tags)
-            if verb.base in ("grow", "plant", "bake"):
-                words, noun = obj(tags, "indef", number="pl" if self.chance(0.7) else "sg")
-                if words[0] in ("a", "an") and words[-1] not in ("cake", "pie", "pizza", "tree"):
-                    raise _Retry
-            elif question and not imperative:
-                words, noun = obj(tags, "def" if self.chance(0.8) else "any")
-            else:
-                words, noun = obj(tags)
-            if gap == "place":
-                return words, None
-            thing_object = noun is None or noun.category == "noun"
-            if "w" in verb.flags and verb.base != "pick" and thing_object and self.chance(0.4):
-                words = words + self.verb_location(verb)
-            return words, None
-        if kind == "d":
-            recipient = self.person(avoid, imperative=imperative) if not imperative or self.chance(0.3) else [
-                self.pick([p for p in ("me", "us", "him", "her", "me", "me") if p not in avoid])]
-            if gap == "obj":
-                return [self.pick([p for p in ("me", "you", "him", "her", "us",
-                                               "them") if p not in avoid])], gap_noun(tags)
-            if verb.base in _INDEF_OBJECT_VERBS:
-                thing, _ = obj(tags, "indef" if self.chance(0.7) else "def")
-            else:
-                thing, _ = obj(tags, "def" if imperative else self.wpick([("def", 3), ("indef", 1)]))
-            if thing in (["it"], ["them"]) or (len(recipient) > 1 and self.chance(0.5)) or self.chance(0.15):
-                benefactive = verb.base in _INDEF_OBJECT_VERBS and verb.base not in ("write", "tell")
-                return thing + ["for" if benefactive else "to"] + recipient, None
-            return recipient + thing, None
-        if kind == "p":
-            if gap == "obj":
-                return [frame.part], gap_noun(tags)
-            if frame.part == "up" and verb.base == "pick" and "P" in tags and self.chance(0.5):
-                who = self.person(avoid, imperative=imperative, owner=owner)
-                words = (who + ["up"]) if len(who) == 1 else (["up"] + who)
-                return words + (self.verb_location(verb) if gap != "place" and self.chance(0.6) else []), None
-            if frame.part == "back" and "P" in tags:
-                return [self.pick([p for p in ("me", "him", "her", "us", "them") if p not in avoid])] + ["back"], None
-            thing, _ = obj(tags, "def")
-            if len(thing) == 1 and thing[0] in ("it", "them", "me", "you", "him", "her", "us"):
-                return thing + [frame.part], None
-            if frame.part in ("into",):
-                return [frame.part] + thing, None
-            return ([frame.part] + thing if self.chance(0.75) or len(thing) > 3 else thing + [frame.part]), None
-        if kind == "q":
-            return [frame.part], None
-        if kind == "r":
-            if gap == "obj":
-                return [frame.part], gap_noun(tags)
-            thing, _ = obj(tags)
-            words = [frame.part] + thing
-            if "w" in verb.flags and gap != "place" and self.chance(0.4):
-                words += self.verb_location(verb)
-            return words, None
-        if kind == "l":
-            if gap == "obj":
-                noun = gap_noun(tags)
-                return self.spot_for(noun), noun
-            thing, noun = obj(tags, "def")
-            if gap == "place":
-                return thing, None
-            where = self.spot_for(noun)
-            if where[-1] == thing[-1] or noun is not None and where[-1] == noun.word:
+    def _complement_o(self, c):
+        """Transitive: an object, sometimes with a location."""
+        verb, tags, gap = c.verb, c.frame.tags, c.gap
+        if gap == "obj":
+            return [], self._gap_noun(tags)
+        if verb.base in ("grow", "plant", "bake"):
+            words, noun = self._object(c, tags, "indef", number="pl" if self.chance(0.7) else "sg")
+            if words[0] in ("a", "an") and words[-1] not in ("cake", "pie", "pizza", "tree"):
                 raise _Retry
-            return thing + where, None
-        if kind == "i":
-            if gap == "place":
-                return [], None
-            options = [([], 3)]
-            if "L" in frame.codes:
-                options.append((self.verb_location(verb), 3))
-            if "W" in frame.codes:
-                options.append((["with"] + self.person(avoid, imperative=imperative), 1))
-            if "M" in frame.codes:
-                options.append(([self.pick(_MANNER.get(verb.base, ("quietly",)))], 1))
-            if "A" in frame.codes and subj.plural:
-                options.append((["together"], 0.5))
-            if verb.base in ("live", "stay", "meet", "arrive"):
-                options = options[1:]
-            if verb.base == "meet" and not subj.plural:
-                raise _Retry
-            return self.wpick(options), None
-        if kind == "m":
-            if gap == "place":
-                return [], None
-            return self.destination(verb.base), None
-        if kind == "s":
-            options = [([], 1)]
-            if verb.base in ("leave", "arrive", "stop"):
-                stop = self.pick(self.places(_STOPS))
-                options.append(([("from" if verb.base == "leave" else "at")] + self.place_np(stop),
-                                1 if verb.base != "stop" else 100))
-            return self.wpick(options), None
-        raise _Retry
+        elif c.question and not c.imperative:
+            words, noun = self._object(c, tags, "def" if self.chance(0.8) else "any")
+        else:
+            words, noun = self._object(c, tags)
+        if gap == "place":
+            return words, None
+        thing_object = noun is None or noun.category == "noun"
+        if "w" in verb.flags and verb.base != "pick" and thing_object and self.chance(0.4):
+            words = words + self.verb_location(verb)
+        return words, None
+
+    def _complement_d(self, c):
+        """Ditransitive: recipient + thing, or thing + to/for + recipient."""
+        verb, tags, avoid, imperative = c.verb, c.frame.tags, c.avoid, c.imperative
+        recipient = self.person(avoid, imperative=imperative) if not imperative or self.chance(0.3) else [
+            self.pick([p for p in ("me", "us", "him", "her", "me", "me") if p not in avoid])]
+        if c.gap == "obj":
+            return [self.pick([p for p in ("me", "you", "him", "her", "us",
+                                           "them") if p not in avoid])], self._gap_noun(tags)
+        if verb.base in _INDEF_OBJECT_VERBS:
+            thing, _ = self._object(c, tags, "indef" if self.chance(0.7) else "def")
+        else:
+            thing, _ = self._object(c, tags, "def" if imperative else self.wpick([("def", 3), ("indef", 1)]))
+        if thing in (["it"], ["them"]) or (len(recipient) > 1 and self.chance(0.5)) or self.chance(0.15):
+            benefactive = verb.base in _INDEF_OBJECT_VERBS and verb.base not in ("write", "tell")
+            return thing + ["for" if benefactive else "to"] + recipient, None
+        return recipient + thing, None
+
+    def _complement_p(self, c):
+        """Phrasal: the particle before or after the object."""
+        verb, frame, tags, avoid, imperative = c.verb, c.frame, c.frame.tags, c.avoid, c.imperative
+        if c.gap == "obj":
+            return [frame.part], self._gap_noun(tags)
+        if frame.part == "up" and verb.base == "pick" and "P" in tags and self.chance(0.5):
+            who = self.person(avoid, imperative=imperative, owner=c.owner)
+            words = (who + ["up"]) if len(who) == 1 else (["up"] + who)
+            return words + (self.verb_location(verb) if c.gap != "place" and self.chance(0.6) else []), None
+        if frame.part == "back" and "P" in tags:
+            return [self.pick([p for p in ("me", "him", "her", "us", "them") if p not in avoid])] + ["back"], None
+        thing, _ = self._object(c, tags, "def")
+        if len(thing) == 1 and thing[0] in ("it", "them", "me", "you", "him", "her", "us"):
+            return thing + [frame.part], None
+        if frame.part in ("into",):
+            return [frame.part] + thing, None
+        return ([frame.part] + thing if self.chance(0.75) or len(thing) > 3 else thing + [frame.part]), None
+
+    def _complement_q(self, c):
+        """A particle alone ("sit down")."""
+        return [c.frame.part], None
+
+    def _complement_r(self, c):
+        """Prepositional: preposition + object, sometimes a location."""
+        verb, frame, tags = c.verb, c.frame, c.frame.tags
+        if c.gap == "obj":
+            return [frame.part], self._gap_noun(tags)
+        thing, _ = self._object(c, tags)
+        words = [frame.part] + thing
+        if "w" in verb.flags and c.gap != "place" and self.chance(0.4):
+            words += self.verb_location(verb)
+        return words, None
+
+    def _complement_l(self, c):
+        """Put-somewhere: the thing and the spot it goes to."""
+        tags = c.frame.tags
+        if c.gap == "obj":
+            noun = self._gap_noun(tags)
+            return self.spot_for(noun), noun
+        thing, noun = self._object(c, tags, "def")
+        if c.gap == "place":
+            return thing, None
+        where = self.spot_for(noun)
+        if where[-1] == thing[-1] or noun is not None and where[-1] == noun.word:
+            raise _Retry
+        return thing + where, None
+
+    def _complement_i(self, c):
+        """Intransitive: nothing, a location, with someone, a manner adverb or "together"."""
+        verb, frame, subj = c.verb, c.frame, c.subj
+        if c.gap == "place":
+            return [], None
+        options = [([], 3)]
+        if "L" in frame.codes:
+            options.append((self.verb_location(verb), 3))
+        if "W" in frame.codes:
+            options.append((["with"] + self.person(c.avoid, imperative=c.imperative), 1))
+        if "M" in frame.codes:
+            options.append(([self.pick(_MANNER.get(verb.base, ("quietly",)))], 1))
+        if "A" in frame.codes and subj.plural:
+            options.append((["together"], 0.5))
+        if verb.base in ("live", "stay", "meet", "arrive"):
+            options = options[1:]
+        if verb.base == "meet" and not subj.plural:
+            raise _Retry
+        return self.wpick(options), None
+
+    def _complement_m(self, c):
+        """Motion: a destination."""
+        if c.gap == "place":
+            return [], None
+        return self.destination(c.verb.base), None
+
+    def _complement_s(self, c):
+        """Non-human subject: nothing, or where it leaves from / arrives or stops at."""
+        verb = c.verb
+        options = [([], 1)]
+        if verb.base in ("leave", "arrive", "stop"):
+            stop = self.pick(self.places(_STOPS))
+            options.append(([("from" if verb.base == "leave" else "at")] + self.place_np(stop),
+                            1 if verb.base != "stop" else 100))
+        return self.wpick(options), None
 
     def frame(self, kinds, imperative=False):
         """A (verb, frame) of one of `kinds` (dict kind -> weight)."""
@@ -2932,95 +2992,120 @@ class _Grammar:
 
     def wh_copular(self):
         x = self.r.random()
-        if x < 0.12:  # how old is your brother
-            if self.chance(0.7):
-                subj = self.subject("human")
-                if subj.pron in ("indef", "i"):
-                    raise _Retry
-            else:
-                words = self.thing(("vehicle", "pet", "furniture"), det="def", adj=0, number="sg")[0]
-                subj = _Subj(words, 3, False)
-            be = self.be(subj)
-            return ["how", "old", be] + subj.words
-        if x < 0.22:  # whose keys are these
-            words, noun, plural = self.thing(("portable", "clothes", "vehicle", "pet"), det="none", adj=0.2)
-            if noun.kind == "mass":
-                raise _Retry
-            demo = self.pick(("these", "those")) if plural else self.pick(("this", "that"))
-            return ["whose"] + words + [("are" if plural else "is"), demo]
-        if x < 0.36:  # where are my keys
-            if self.chance(0.6):
-                words, noun, plural = self.thing(("personal", "object", "clothes", "pet"), det="def", adj=0.15)
-            else:
-                place = self.pick(self.lex.group("building", "room"))
-                words, plural = (["the"] + place.word.split()) if self.chance(0.7) else (
-                    ["the", "nearest"] + place.word.split()), False
-            return self.wh_contract("where", [("are" if plural else "is")] + words)
-        if x < 0.46:  # how is / how was
-            if self.chance(0.5):
-                subj = self.subject("human")
-                if subj.pron in ("indef", "i") or len(subj.words) == 1 and subj.pron:
-                    subj = _Subj([self.pick(("your", "his", "her"))] + self.pick(self.lex.group("family")).word.split())
-                words, plural = subj.words, subj.plural or subj.words[-1] == "parents"
-                tense = "pres"
-            else:
-                noun = self.pick(self.lex.group("event", "dish", "room", "building", "home"))
-                words, plural = (self.np(noun, self.pick(("the", "poss")), 0, number="sg") if noun.category == "noun"
-                                 else self.place_np(noun)), noun.kind == "plural"
-                tense = "past" if noun.group == "event" else self.pick(("pres", "past"))
-            be = ("are" if plural else "is") if tense == "pres" else ("were" if plural else "was")
-            return self.wh_contract("how", [be] + words)
-        if x < 0.56:  # who is that man
-            if self.chance(0.3):
-                if self.chance(0.3):
-                    return ["who", "is", "in", "the"] + self.pick(self.lex.group("room")).word.split()
-                return ["who"] + self.need(*self.pick(("was at the door", "is at the door",
-                                                       "was on the phone")).split())
-            noun = self.pick(self.lex.group("people", "job", "family"))
-            if noun.group == "family" or noun.kind == "plural":
-                words = self.person_np(number="sg", groups=("family",))
-            else:
-                words = self.np(noun, self.pick(("demo", "the") if "nposs" in noun.tags else ("demo", "poss", "the")),
-                                0.3, number="sg")
-            if words[-1] in _PLURAL_PEOPLE:
-                raise _Retry
-            return self.wh_contract("who", [self.pick(("is", "is", "was"))] + words)
-        if x < 0.66:  # when is the meeting
-            noun = self.pick(self.lex.group("event"))
-            words = self.np(noun, self.pick(("the", "poss", "the")), 0.15, number="sg")
-            if self.chance(0.2):
-                return self.wh_contract("when", ["is", "the", "next"]
-                                        + self.pick(self.lex.things(("transit",))).word.split())
-            return self.wh_contract("when", [self.pick(("is", "is", "was"))] + words)
-        if x < 0.76:  # why is the door open
-            subj, target = self.copular_subject()
-            if subj.pron in ("indef", "i", "it", "they") and target != "person":
-                raise _Retry
+        for bound, build in ((0.12, self._copular_how_old), (0.22, self._copular_whose), (0.36, self._copular_where),
+                             (0.46, self._copular_how_is), (0.56, self._copular_who), (0.66, self._copular_when),
+                             (0.76, self._copular_why), (0.86, self._copular_what)):
+            if x < bound:
+                return build()
+        return self._copular_how_far_colour_which()
+
+    def _copular_how_old(self):
+        """wh_copular: how old is your brother."""
+        if self.chance(0.7):
+            subj = self.subject("human")
             if subj.pron in ("indef", "i"):
                 raise _Retry
-            pred = self.pred_adjective(target, states=True)
-            if pred[0] in ("not", "probably", "already", "a", "quite", "too"):
-                pred = pred[-1:]
-            be = self.be(subj, self.pick(("pres", "pres", "past")))
-            return ["why", be] + subj.words + pred
-        if x < 0.86:  # what's the plan / what's wrong with the car / what's in the box
-            y = self.r.random()
-            if y < 0.3:
-                thing = self.thing(("vehicle", "device", "personal"), det="def", adj=0, number="sg")[0]
-                return self.wh_contract("what", ["is", "wrong", "with"] + thing)
-            if y < 0.5:
-                container = self.pick(self.lex.things(("container", "open")))
-                return self.wh_contract("what", ["is", "in"] + self.np(container, "def", 0, number="sg"))
-            if y < 0.7:
-                noun = self.pick(self.lex.things(("explain", "recall")))
-                words = self.np(noun, self.pick(("the", "poss")), 0, "sg")
-                return self.wh_contract("what", [self.pick(("is", "was"))] + words)
-            if y < 0.85:
-                noun = self.pick(self.lex.things(("watch", "enjoy")))
-                return ["what", "was"] + self.np(noun, "the", 0, "sg") + ["like"]
-            liked = self.pick([n for n in self.lex.things(("watch", "dish", "drink", "song")) if n.kind != "bare"])
-            return self.wh_contract("what", ["is", self.pick(("your", "his", "her", "their")), "favourite",
-                                             liked.word])
+        else:
+            words = self.thing(("vehicle", "pet", "furniture"), det="def", adj=0, number="sg")[0]
+            subj = _Subj(words, 3, False)
+        be = self.be(subj)
+        return ["how", "old", be] + subj.words
+
+    def _copular_whose(self):
+        """wh_copular: whose keys are these."""
+        words, noun, plural = self.thing(("portable", "clothes", "vehicle", "pet"), det="none", adj=0.2)
+        if noun.kind == "mass":
+            raise _Retry
+        demo = self.pick(("these", "those")) if plural else self.pick(("this", "that"))
+        return ["whose"] + words + [("are" if plural else "is"), demo]
+
+    def _copular_where(self):
+        """wh_copular: where are my keys."""
+        if self.chance(0.6):
+            words, noun, plural = self.thing(("personal", "object", "clothes", "pet"), det="def", adj=0.15)
+        else:
+            place = self.pick(self.lex.group("building", "room"))
+            words, plural = (["the"] + place.word.split()) if self.chance(0.7) else (
+                ["the", "nearest"] + place.word.split()), False
+        return self.wh_contract("where", [("are" if plural else "is")] + words)
+
+    def _copular_how_is(self):
+        """wh_copular: how is / how was."""
+        if self.chance(0.5):
+            subj = self.subject("human")
+            if subj.pron in ("indef", "i") or len(subj.words) == 1 and subj.pron:
+                subj = _Subj([self.pick(("your", "his", "her"))] + self.pick(self.lex.group("family")).word.split())
+            words, plural = subj.words, subj.plural or subj.words[-1] == "parents"
+            tense = "pres"
+        else:
+            noun = self.pick(self.lex.group("event", "dish", "room", "building", "home"))
+            words, plural = (self.np(noun, self.pick(("the", "poss")), 0, number="sg") if noun.category == "noun"
+                             else self.place_np(noun)), noun.kind == "plural"
+            tense = "past" if noun.group == "event" else self.pick(("pres", "past"))
+        be = ("are" if plural else "is") if tense == "pres" else ("were" if plural else "was")
+        return self.wh_contract("how", [be] + words)
+
+    def _copular_who(self):
+        """wh_copular: who is that man."""
+        if self.chance(0.3):
+            if self.chance(0.3):
+                return ["who", "is", "in", "the"] + self.pick(self.lex.group("room")).word.split()
+            return ["who"] + self.need(*self.pick(("was at the door", "is at the door",
+                                                   "was on the phone")).split())
+        noun = self.pick(self.lex.group("people", "job", "family"))
+        if noun.group == "family" or noun.kind == "plural":
+            words = self.person_np(number="sg", groups=("family",))
+        else:
+            words = self.np(noun, self.pick(("demo", "the") if "nposs" in noun.tags else ("demo", "poss", "the")),
+                            0.3, number="sg")
+        if words[-1] in _PLURAL_PEOPLE:
+            raise _Retry
+        return self.wh_contract("who", [self.pick(("is", "is", "was"))] + words)
+
+    def _copular_when(self):
+        """wh_copular: when is the meeting."""
+        noun = self.pick(self.lex.group("event"))
+        words = self.np(noun, self.pick(("the", "poss", "the")), 0.15, number="sg")
+        if self.chance(0.2):
+            return self.wh_contract("when", ["is", "the", "next"]
+                                    + self.pick(self.lex.things(("transit",))).word.split())
+        return self.wh_contract("when", [self.pick(("is", "is", "was"))] + words)
+
+    def _copular_why(self):
+        """wh_copular: why is the door open."""
+        subj, target = self.copular_subject()
+        if subj.pron in ("indef", "i", "it", "they") and target != "person":
+            raise _Retry
+        if subj.pron in ("indef", "i"):
+            raise _Retry
+        pred = self.pred_adjective(target, states=True)
+        if pred[0] in ("not", "probably", "already", "a", "quite", "too"):
+            pred = pred[-1:]
+        be = self.be(subj, self.pick(("pres", "pres", "past")))
+        return ["why", be] + subj.words + pred
+
+    def _copular_what(self):
+        """wh_copular: what's the plan / what's wrong with the car / what's in the box."""
+        y = self.r.random()
+        if y < 0.3:
+            thing = self.thing(("vehicle", "device", "personal"), det="def", adj=0, number="sg")[0]
+            return self.wh_contract("what", ["is", "wrong", "with"] + thing)
+        if y < 0.5:
+            container = self.pick(self.lex.things(("container", "open")))
+            return self.wh_contract("what", ["is", "in"] + self.np(container, "def", 0, number="sg"))
+        if y < 0.7:
+            noun = self.pick(self.lex.things(("explain", "recall")))
+            words = self.np(noun, self.pick(("the", "poss")), 0, "sg")
+            return self.wh_contract("what", [self.pick(("is", "was"))] + words)
+        if y < 0.85:
+            noun = self.pick(self.lex.things(("watch", "enjoy")))
+            return ["what", "was"] + self.np(noun, "the", 0, "sg") + ["like"]
+        liked = self.pick([n for n in self.lex.things(("watch", "dish", "drink", "song")) if n.kind != "bare"])
+        return self.wh_contract("what", ["is", self.pick(("your", "his", "her", "their")), "favourite",
+                                         liked.word])
+
+    def _copular_how_far_colour_which(self):
+        """wh_copular: how far / what colour / which ... is yours / how big."""
         y = self.r.random()
         if y < 0.3:
             place = self.pick(self.lex.group("building", "outdoor", "city"))

@@ -5,26 +5,28 @@ name is a *feature kind* below, with the settings it needs (`input_config`). The
 settings are stored with every trained model, so `evaluate` and `predict`
 rebuild the very same features for new data.
 
-Features are computed once per (manifest rows, settings) and cached on disk as
-`.npy` under the cache folder (`$COAUDIOTEXT_CACHE`, default
-`~/.cache/coaudiotext/features`); audio features are computed by the tf.data
+Features are computed once per (manifest rows, settings) and cached on disk
+(`coaudiotext.cache.cached_arrays`: `.npz` + a JSON sidecar) under the cache folder
+(`$COAUDIOTEXT_CACHE`, default `~/.cache/coaudiotext/features`); audio features are computed by the tf.data
 pipeline of `coaudiotext.features` (decode + soxr resampling in a `py_function`,
 STFT/mel/MFCC with `tf.signal`, parallel `map`, AUTOTUNE).
 
 Example:
 
 >>> config = input_config("bilstm", manifest)                 # doctest: +SKIP
->>> features = build_features(config, manifest)                # {"audio": (N, 200, 129)}
->>> dataset = make_dataset(features, labels, batch_size=16, shuffle=True)
+>>> features = build_features(config, manifest)                # doctest: +SKIP
+>>> features["audio"].shape                                    # doctest: +SKIP
+(N, 200, 129)
+>>> dataset = make_dataset(features, labels, batch_size=16, shuffle=True)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 
 import numpy as np
+
+from coaudiotext.cache import cache_root, cached_arrays, file_stamp, fingerprint
 
 __all__ = [
     "FEATURE_KINDS",
@@ -56,8 +58,6 @@ FEATURE_KINDS = {
 def cache_dir(*parts):
     """The cache folder (`$COAUDIOTEXT_CACHE` or `~/.cache/coaudiotext`), joined with `parts` (see
     `coaudiotext.cache.cache_root`, which this is)."""
-    from coaudiotext.cache import cache_root
-
     return cache_root(*parts)
 
 
@@ -106,34 +106,19 @@ def input_config(input_names, texts=None, overrides=None):
     return config
 
 
-def _fingerprint(kind, settings, paths, texts):
-    digest = hashlib.sha256()
-    digest.update(json.dumps([kind, settings], sort_keys=True).encode())
-    for path in paths:
-        try:
-            stat = os.stat(path)
-            digest.update(f"{path}|{stat.st_size}|{int(stat.st_mtime)}".encode())
-        except OSError:
-            digest.update(path.encode())
-    for text in texts:
-        digest.update(text.encode("utf-8") + b"\0")
-    return digest.hexdigest()[:24]
-
-
 def _cached(kind, settings, paths, texts, compute, use_cache=True):
-    """Returns the arrays computed by `compute()`, cached under a fingerprint of the inputs."""
-    if not use_cache:
-        return compute()
-    from coaudiotext.cache import load_arrays, save_arrays
+    """The arrays `compute()` returns, cached under `cache_dir("features")` (`coaudiotext.cache.cached_arrays`).
 
-    key = _fingerprint(kind, settings, paths, texts)
-    target = cache_dir("features") / f"{kind}-{key}.npz"
-    arrays = load_arrays(target)  # None when absent, or damaged (checksum, NaN): then rebuilt
-    if arrays is not None:
-        return arrays
-    arrays = compute()
-    save_arrays(target, arrays)
-    return arrays
+    The entry is made from `kind`, `settings` and a fingerprint of the inputs (each file's path, size and
+    modification time, then the texts); its sidecar records them, so it is used only while they match.
+    """
+    made_from = {
+        "kind": kind,
+        "settings": settings,
+        "inputs": fingerprint(*(file_stamp(path) for path in paths), *texts),
+        "count": len(paths),
+    }
+    return cached_arrays(cache_dir("features"), kind, made_from, compute, use_cache=use_cache)
 
 
 def _extract(kind, settings, manifest, use_cache, progress):

@@ -14,10 +14,8 @@ train on those arrays.
   model path, a hash of its config, a fingerprint of its weight files, the settings, the
   torch/transformers versions and the date. A cached result is used only when the sidecar
   still matches; otherwise it is recomputed.
-- `make_tiny_bert(dir)` / `make_tiny_wav2vec2(dir)`: **random-weight stand-ins** built from
-  tiny configs (no download). Their features are fixed random functions of the input (they
-  still tell tokens apart) with no pretrained knowledge; they exist for tests, CI demo runs
-  and tutorials that must run offline.
+- Offline stand-ins for the encoders (random-weight tiny BERT and wav2vec2, for tests and demos)
+  are in `coaudiotext.testing`; `--make-tiny` below writes one.
 
 Command line:
 
@@ -27,6 +25,7 @@ Command line:
 
 Example:
 
+>>> from coaudiotext.testing import make_tiny_bert                         # doctest: +SKIP
 >>> path = make_tiny_bert("/tmp/tiny-bert")                               # doctest: +SKIP
 >>> features, mask = extract_text_features(["hello world"], model=path, max_len=8)  # doctest: +SKIP
 >>> features.shape, mask.shape                                            # doctest: +SKIP
@@ -39,7 +38,6 @@ import argparse
 import datetime
 import hashlib
 import json
-import logging
 import os
 import pathlib
 import sys
@@ -47,35 +45,32 @@ import sys
 import numpy as np
 
 from coaudiotext._checks import check_choice
+from coaudiotext.cache import atomic_write_json, cache_root, cached_arrays, file_stamp, fingerprint
 
 __all__ = [
     "TEXT_POOLING",
     "AUDIO_POOLING",
     "extract_text_features",
     "extract_audio_features",
-    "make_tiny_bert",
-    "make_tiny_wav2vec2",
     "default_cache_dir",
     "main",
 ]
 
-logger = logging.getLogger(__name__)
 
 TEXT_POOLING = ("none", "mean", "masked_mean", "cls")
 AUDIO_POOLING = ("none", "mean", "masked_mean")
 _TRUNCATION = ("right", "original")
 _PADDING = ("max_length", "longest")
 _ENGINES = ("torch", "keras")
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: entries of coaudiotext.cache.cached_arrays
 
 
 # ---------------------------------------------------------------------------- helpers
 
 
 def default_cache_dir():
-    """`$COAUDIOTEXT_CACHE/pretrained` (default `~/.cache/coaudiotext/pretrained`)."""
-    root = pathlib.Path(os.environ.get("COAUDIOTEXT_CACHE", pathlib.Path.home() / ".cache" / "coaudiotext"))
-    return root / "pretrained"
+    """`$COAUDIOTEXT_CACHE/pretrained` (default `~/.cache/coaudiotext/pretrained`; `coaudiotext.cache.cache_root`)."""
+    return cache_root("pretrained")
 
 
 def _versions():
@@ -107,39 +102,27 @@ def _model_identity(model):
     }
 
 
-def _digest(items):
-    digest = hashlib.sha256()
-    for item in items:
-        digest.update((item if isinstance(item, bytes) else str(item).encode("utf-8")) + b"\0")
-    return digest.hexdigest()[:24]
-
-
 def _audio_digest(audio):
     parts = []
     for item in audio:
         if isinstance(item, (str, os.PathLike)):
-            path = str(item)
-            try:
-                stat = os.stat(path)
-                parts.append(f"{os.path.abspath(path)}|{stat.st_size}|{int(stat.st_mtime_ns)}")
-            except OSError:
-                parts.append(path)
+            parts.append(file_stamp(item))
         else:
             array = np.ascontiguousarray(np.asarray(item, dtype=np.float32))
             parts.append(hashlib.sha256(array.tobytes()).hexdigest())
-    return _digest(parts)
+    return fingerprint(*parts)
 
 
 def _cached(kind, identity, settings, input_digest, count, compute, cache_dir, use_cache):
-    """Runs `compute()` or reads its cached result; the sidecar must match to be reused."""
+    """Runs `compute()` or reads its cached result (`coaudiotext.cache.cached_arrays`).
+
+    The entry is named by the kind, the model, the settings and the inputs; its sidecar also records the
+    model's config hash and weight fingerprint and the torch/transformers versions, and any difference
+    recomputes it in place.
+    """
     if not use_cache:
         return compute()
-    folder = pathlib.Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    key = _digest([kind, identity["model"], json.dumps(settings, sort_keys=True), input_digest])
-    data_path = folder / f"{kind}-{key}.npz"
-    sidecar_path = folder / f"{kind}-{key}.json"
-    expected = {
+    made_from = {
         "format": _CACHE_FORMAT,
         "kind": kind,
         **identity,
@@ -148,32 +131,15 @@ def _cached(kind, identity, settings, input_digest, count, compute, cache_dir, u
         "input_digest": input_digest,
         "count": count,
     }
-    if data_path.exists() and sidecar_path.exists():
-        try:
-            recorded = json.loads(sidecar_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            recorded = {}
-        stale = sorted(k for k in expected if recorded.get(k) != expected[k])
-        if not stale:
-            with np.load(data_path) as stored:
-                return stored["features"], stored["mask"]
-        logger.info("Cached %s features %s are stale (%s differ); recomputing.", kind, data_path.name, ", ".join(stale))
-    features, mask = compute()
-    tmp = folder / f".{kind}-{key}.{os.getpid()}.npz"
-    np.savez(tmp, features=features, mask=mask)
-    os.replace(tmp, data_path)
-    sidecar = dict(expected)
-    sidecar.update(
-        {
-            "pooling": settings.get("pooling"),
-            "max_len": settings.get("max_len"),
-            "features_shape": list(features.shape),
-            "mask_shape": list(mask.shape),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
-    )
-    sidecar_path.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8")
-    return features, mask
+
+    def info(arrays):
+        features, mask = arrays
+        return {"pooling": settings.get("pooling"), "max_len": settings.get("max_len"),
+                "features_shape": list(features.shape), "mask_shape": list(mask.shape)}
+
+    folder = cache_dir if cache_dir is not None else default_cache_dir()
+    return cached_arrays(folder, kind, made_from, compute, key_fields=("kind", "model", "settings", "input_digest"),
+                         info=info, use_cache=use_cache)
 
 
 def _device(device):
@@ -247,6 +213,43 @@ def _pool(hidden, mask, pooling):
     return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
 
 
+def _text_hidden_keras(model, ids, mask, batch_size, progress, device=None):
+    """Last hidden states `(N, L, H)` of `coaudiotext.encoders.bert` for token ids and masks (`device` unused)."""
+    from coaudiotext.encoders.bert import from_pretrained
+
+    encoder = from_pretrained(model)
+    names = list(encoder.input) if isinstance(encoder.input, dict) else []
+    outputs = []
+    starts = range(0, len(ids), int(batch_size))
+    for start in _progress(starts, progress, len(starts), "text features"):
+        batch = {"input_ids": ids[start : start + batch_size].astype(np.int32),
+                 "attention_mask": mask[start : start + batch_size].astype(np.int32)}
+        if "token_type_ids" in names:
+            batch["token_type_ids"] = np.zeros_like(batch["input_ids"])
+        hidden = encoder(batch, training=False)["last_hidden_state"]
+        outputs.append(np.asarray(hidden, dtype=np.float32))
+    return np.concatenate(outputs, axis=0) if outputs else np.zeros((0, ids.shape[1], 0), np.float32)
+
+
+def _text_hidden_torch(model, ids, mask, batch_size, progress, device=None):
+    """Last hidden states `(N, L, H)` of transformers' PyTorch model (eval mode, no gradients)."""
+    import torch
+    from transformers import AutoModel
+
+    encoder = AutoModel.from_pretrained(model)
+    target = _device(device)
+    encoder.to(target).eval()
+    outputs = []
+    starts = range(0, len(ids), int(batch_size))
+    with torch.no_grad():
+        for start in _progress(starts, progress, len(starts), "text features"):
+            batch_ids = torch.as_tensor(ids[start : start + batch_size], device=target)
+            batch_mask = torch.as_tensor(mask[start : start + batch_size], device=target)
+            hidden = encoder(input_ids=batch_ids, attention_mask=batch_mask).last_hidden_state
+            outputs.append(hidden.float().cpu().numpy())
+    return np.concatenate(outputs, axis=0) if outputs else np.zeros((0, ids.shape[1], 0), np.float32)
+
+
 def extract_text_features(
     texts,
     model,
@@ -313,50 +316,16 @@ def extract_text_features(
     if engine != "torch":
         settings["engine"] = engine  # torch caches keep their keys
 
-    def compute_keras():
+    def compute():
         from transformers import AutoTokenizer
 
-        from coaudiotext.encoders.bert import from_pretrained
-
         tokenizer = AutoTokenizer.from_pretrained(str(model))
-        encoder = from_pretrained(str(model))
         ids, mask = _encode_texts(tokenizer, texts, int(max_len), truncation, padding, int(batch_size))
-        names = list(encoder.input) if isinstance(encoder.input, dict) else []
-        outputs = []
-        starts = range(0, len(texts), int(batch_size))
-        for start in _progress(starts, progress, len(starts), "text features"):
-            batch = {"input_ids": ids[start : start + batch_size].astype(np.int32),
-                     "attention_mask": mask[start : start + batch_size].astype(np.int32)}
-            if "token_type_ids" in names:
-                batch["token_type_ids"] = np.zeros_like(batch["input_ids"])
-            hidden = encoder(batch, training=False)["last_hidden_state"]
-            outputs.append(np.asarray(hidden, dtype=np.float32))
-        hidden = np.concatenate(outputs, axis=0) if outputs else np.zeros((0, ids.shape[1], 0), np.float32)
+        run = _text_hidden_keras if engine == "keras" else _text_hidden_torch
+        hidden = run(str(model), ids, mask, batch_size, progress, device)
         return _pool(hidden, mask, pooling).astype(np.float32), mask.astype(np.int32)
 
-    def compute():
-        if engine == "keras":
-            return compute_keras()
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(str(model))
-        encoder = AutoModel.from_pretrained(str(model))
-        target = _device(device)
-        encoder.to(target).eval()
-        ids, mask = _encode_texts(tokenizer, texts, int(max_len), truncation, padding, int(batch_size))
-        outputs = []
-        starts = range(0, len(texts), int(batch_size))
-        with torch.no_grad():
-            for start in _progress(starts, progress, len(starts), "text features"):
-                batch_ids = torch.as_tensor(ids[start : start + batch_size], device=target)
-                batch_mask = torch.as_tensor(mask[start : start + batch_size], device=target)
-                hidden = encoder(input_ids=batch_ids, attention_mask=batch_mask).last_hidden_state
-                outputs.append(hidden.float().cpu().numpy())
-        hidden = np.concatenate(outputs, axis=0) if outputs else np.zeros((0, ids.shape[1], 0), np.float32)
-        return _pool(hidden, mask, pooling).astype(np.float32), mask.astype(np.int32)
-
-    return _cached("text", identity, settings, _digest(texts), len(texts), compute, cache_dir, use_cache)
+    return _cached("text", identity, settings, fingerprint(*texts), len(texts), compute, cache_dir, use_cache)
 
 
 # ---------------------------------------------------------------------------- audio
@@ -380,6 +349,71 @@ def _frames(num_samples, config):
     for kernel, stride in zip(config.conv_kernel, config.conv_stride):
         length = (length - kernel) // stride + 1
     return max(length, 0)
+
+
+def _padded(batch, length=None, mask_dtype=np.int64):
+    """Waveforms zero-padded to `length` samples (None: the longest of the batch).
+
+    Returns `(values float32 (b, S), sample mask (b, S) of mask_dtype)`, 1 on real samples; each waveform
+    must be at most `length` long. Used by the extraction here (int64 mask, as torch) and by
+    `coaudiotext.finetune` (int32 mask, `length=max_samples` for `audio_padding="max_length"`).
+    """
+    length = max(len(w) for w in batch) if length is None else int(length)
+    values = np.zeros((len(batch), length), np.float32)
+    sample_mask = np.zeros((len(batch), length), mask_dtype)
+    for i, w in enumerate(batch):
+        values[i, : len(w)] = w
+        sample_mask[i, : len(w)] = 1
+    return values, sample_mask
+
+
+def _store_pooled(features, hidden, start, lengths, pooling):
+    """Writes the batch's last hidden states `(b, frames, H)` into `features` from row `start`, pooled."""
+    for i in range(len(hidden)):
+        n = lengths[start + i]
+        if pooling == "mean":
+            features[start + i] = hidden[i].mean(axis=0)
+        elif pooling == "masked_mean":
+            features[start + i] = hidden[i, :n].mean(axis=0) if n else 0.0
+        else:
+            features[start + i, :n] = hidden[i, :n]
+
+
+def _audio_features(model, audio, sr, pooling, max_samples, batch_size, device, progress):
+    """`extract_audio_features` without the cache: wav2vec2 (PyTorch) over the normalised waveforms."""
+    import torch
+    from transformers import AutoFeatureExtractor, AutoModel
+
+    feature_extractor = AutoFeatureExtractor.from_pretrained(model)
+    encoder = AutoModel.from_pretrained(model)
+    target = _device(device)
+    encoder.to(target).eval()
+    config = encoder.config
+    waveforms = []
+    for item in audio:
+        values = feature_extractor(_load_audio(item, sr), sampling_rate=sr, return_tensors="np")["input_values"][0]
+        if max_samples is not None:
+            values = values[: int(max_samples)]
+        waveforms.append(values.astype(np.float32))
+    lengths = [_frames(len(w), config) for w in waveforms]
+    total_frames = max(lengths) if lengths else 0
+    masked = pooling != "mean"
+    step = int(batch_size) if (not masked or getattr(feature_extractor, "return_attention_mask", False)) else 1
+    shape = (len(audio), total_frames, config.hidden_size) if pooling == "none" else (len(audio), config.hidden_size)
+    features = np.zeros(shape, np.float32)
+    starts = range(0, len(audio), step)
+    with torch.no_grad():
+        for start in _progress(starts, progress, len(starts), "audio features"):
+            values, sample_mask = _padded(waveforms[start : start + step])
+            kwargs = {"input_values": torch.as_tensor(values, device=target)}
+            if masked and step > 1:
+                kwargs["attention_mask"] = torch.as_tensor(sample_mask, device=target)
+            hidden = encoder(**kwargs).last_hidden_state.float().cpu().numpy()  # (b, frames, H)
+            _store_pooled(features, hidden, start, lengths, pooling)
+    mask = np.zeros((len(audio), total_frames), np.int32)
+    for i, n in enumerate(lengths):
+        mask[i, :n] = 1
+    return features, mask
 
 
 def extract_audio_features(
@@ -435,181 +469,15 @@ def extract_audio_features(
     }
 
     def compute():
-        import torch
-        from transformers import AutoFeatureExtractor, AutoModel
-
-        feature_extractor = AutoFeatureExtractor.from_pretrained(str(model))
-        encoder = AutoModel.from_pretrained(str(model))
-        target = _device(device)
-        encoder.to(target).eval()
-        config = encoder.config
-        waveforms = []
-        for item in audio:
-            values = feature_extractor(_load_audio(item, sr), sampling_rate=sr, return_tensors="np")["input_values"][0]
-            if max_samples is not None:
-                values = values[: int(max_samples)]
-            waveforms.append(values.astype(np.float32))
-        lengths = [_frames(len(w), config) for w in waveforms]
-        total_frames = max(lengths) if lengths else 0
-        masked = pooling != "mean"
-        step = int(batch_size) if (not masked or getattr(feature_extractor, "return_attention_mask", False)) else 1
-        hidden_size = config.hidden_size
-        if pooling == "none":
-            features = np.zeros((len(audio), total_frames, hidden_size), np.float32)
-        else:
-            features = np.zeros((len(audio), hidden_size), np.float32)
-        starts = range(0, len(audio), step)
-        with torch.no_grad():
-            for start in _progress(starts, progress, len(starts), "audio features"):
-                batch = waveforms[start : start + step]
-                longest = max(len(w) for w in batch)
-                values = np.zeros((len(batch), longest), np.float32)
-                sample_mask = np.zeros((len(batch), longest), np.int64)
-                for i, w in enumerate(batch):
-                    values[i, : len(w)] = w
-                    sample_mask[i, : len(w)] = 1
-                kwargs = {"input_values": torch.as_tensor(values, device=target)}
-                if masked and step > 1:
-                    kwargs["attention_mask"] = torch.as_tensor(sample_mask, device=target)
-                hidden = encoder(**kwargs).last_hidden_state.float().cpu().numpy()  # (b, frames, H)
-                for i in range(len(batch)):
-                    n = lengths[start + i]
-                    if pooling == "mean":
-                        features[start + i] = hidden[i].mean(axis=0)
-                    elif pooling == "masked_mean":
-                        features[start + i] = hidden[i, :n].mean(axis=0) if n else 0.0
-                    else:
-                        features[start + i, :n] = hidden[i, :n]
-        mask = np.zeros((len(audio), total_frames), np.int32)
-        for i, n in enumerate(lengths):
-            mask[i, :n] = 1
-        return features, mask
+        return _audio_features(str(model), audio, sr, pooling, max_samples, batch_size, device, progress)
 
     return _cached("audio", identity, settings, _audio_digest(audio), len(audio), compute, cache_dir, use_cache)
-
-
-# ---------------------------------------------------------------------------- tiny stand-ins
-
-_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
-
-def make_tiny_bert(directory, texts=None, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                   intermediate_size=37, max_position_embeddings=512, seed=0):
-    """Writes a tiny BERT with **random weights** and a character-level WordPiece vocabulary.
-
-    A stand-in for a real encoder (KorBERT, KLUE-RoBERTa) where none can be downloaded: tests,
-    CI demo runs, tutorials. Its features are a fixed random function of the characters and
-    their positions: a classifier can still learn which words occur, but nothing pretrained
-    (no meaning, no similarity between words) is in them.
-
-    The vocabulary holds the special tokens, ASCII letters, digits and punctuation, and every
-    character of `texts`, each also as a `##` continuation piece, so every word splits into
-    characters instead of `[UNK]`. (In transformers 5, `BertTokenizer(vocab_file=...)` is
-    silently ignored; the vocabulary is passed as `vocab=`.)
-
-    Args:
-        directory: str or path. Output folder (created).
-        texts: list of str or None. Texts whose characters join the vocabulary.
-        hidden_size: int. Defaults to 32.
-        num_hidden_layers: int. Defaults to 1.
-        num_attention_heads: int. Defaults to 2.
-        intermediate_size: int. Defaults to 37.
-        max_position_embeddings: int. Defaults to 512 (room for RoBERTa-style max_len 256).
-        seed: int. Torch seed of the random weights. Defaults to 0.
-
-    Returns:
-        str. The folder, loadable with `AutoModel`/`AutoTokenizer.from_pretrained`.
-    """
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    characters = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,!?'-")
-    for text in texts or []:
-        characters.extend(ch for ch in str(text) if not ch.isspace())
-    characters = list(dict.fromkeys(characters))
-    vocab = _SPECIAL_TOKENS + characters + ["##" + ch for ch in characters]
-    tokenizer = BertTokenizer(vocab={token: i for i, token in enumerate(vocab)}, do_lower_case=False)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=hidden_size,
-        num_hidden_layers=num_hidden_layers,
-        num_attention_heads=num_attention_heads,
-        intermediate_size=intermediate_size,
-        max_position_embeddings=max_position_embeddings,
-    )
-    torch.manual_seed(seed)
-    model = BertModel(config)
-    directory = pathlib.Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(directory))
-    tokenizer.save_pretrained(str(directory))
-    (directory / "README.md").write_text(
-        "Random-weight tiny BERT written by coaudiotext.features.pretrained.make_tiny_bert.\n"
-        "A stand-in for tests and offline demos: its features carry no pretrained knowledge.\n",
-        encoding="utf-8",
-    )
-    return str(directory)
-
-
-def make_tiny_wav2vec2(directory, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                       intermediate_size=37, return_attention_mask=True, seed=0):
-    """Writes a tiny wav2vec2 with **random weights** (two conv layers, 320x downsampling).
-
-    A stand-in for wav2vec2-large where none can be downloaded: its features are a fixed random
-    function of the waveform (nothing pretrained), at wav2vec2's frame rate (one frame per 20 ms
-    at 16 kHz).
-
-    Args:
-        directory: str or path. Output folder (created).
-        hidden_size: int. Defaults to 32.
-        num_hidden_layers: int. Defaults to 1.
-        num_attention_heads: int. Defaults to 2.
-        intermediate_size: int. Defaults to 37.
-        return_attention_mask: bool. Written to the feature extractor config (large "lv60"
-            models: True; base models: False). Defaults to True.
-        seed: int. Torch seed of the random weights. Defaults to 0.
-
-    Returns:
-        str. The folder, loadable with `AutoModel`/`AutoFeatureExtractor.from_pretrained`.
-    """
-    import torch
-    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
-
-    config = Wav2Vec2Config(
-        vocab_size=8,
-        hidden_size=hidden_size,
-        num_hidden_layers=num_hidden_layers,
-        num_attention_heads=num_attention_heads,
-        intermediate_size=intermediate_size,
-        conv_dim=(16, 16),
-        conv_stride=(80, 4),
-        conv_kernel=(80, 4),
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        feat_extract_norm="layer" if return_attention_mask else "group",
-        do_stable_layer_norm=bool(return_attention_mask),
-    )
-    torch.manual_seed(seed)
-    model = Wav2Vec2Model(config)
-    directory = pathlib.Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(directory))
-    Wav2Vec2FeatureExtractor(
-        sampling_rate=16000, do_normalize=True, return_attention_mask=bool(return_attention_mask)
-    ).save_pretrained(str(directory))
-    (directory / "README.md").write_text(
-        "Random-weight tiny wav2vec2 written by coaudiotext.features.pretrained.make_tiny_wav2vec2.\n"
-        "A stand-in for tests and offline demos: its features carry no pretrained knowledge.\n",
-        encoding="utf-8",
-    )
-    return str(directory)
 
 
 # ---------------------------------------------------------------------------- command line
 
 
-def main(argv=None):
-    """`python -m coaudiotext.features.pretrained`: extract features of a manifest, or write a tiny model."""
+def _build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m coaudiotext.features.pretrained",
         description="Extract frozen transformers features for the rows of a manifest (cached), "
@@ -632,20 +500,24 @@ def main(argv=None):
     parser.add_argument("--device", default=None)
     parser.add_argument("--make-tiny", choices=("bert", "wav2vec2"), default=None,
                         help="write a random-weight tiny model to --out and exit")
-    args = parser.parse_args(argv)
+    return parser
 
-    if args.make_tiny:
-        texts = None
-        if args.manifest:
-            from coaudiotext.data.manifest import read_manifest
 
-            texts = read_manifest(args.manifest, check_files=False).texts
-        path = make_tiny_bert(args.out, texts=texts) if args.make_tiny == "bert" else make_tiny_wav2vec2(args.out)
-        print(f"Wrote a random-weight tiny {args.make_tiny} to {path}")
-        return 0
-    if not args.manifest or not args.model:
-        parser.error("--manifest and --model are required (or use --make-tiny)")
+def _write_tiny(args):
+    """`--make-tiny`: a random-weight stand-in (`coaudiotext.testing`) in `--out`."""
+    from coaudiotext.testing import make_tiny_bert, make_tiny_wav2vec2
 
+    texts = None
+    if args.manifest:
+        from coaudiotext.data.manifest import read_manifest
+
+        texts = read_manifest(args.manifest, check_files=False).texts
+    path = make_tiny_bert(args.out, texts=texts) if args.make_tiny == "bert" else make_tiny_wav2vec2(args.out)
+    print(f"Wrote a random-weight tiny {args.make_tiny} to {path}")
+
+
+def _extract_manifest(args):
+    """The features, mask and pooling of the manifest's rows, as the arguments ask."""
     from coaudiotext.data.manifest import read_manifest
 
     manifest = read_manifest(args.manifest, check_files=args.kind == "audio", text_column=args.text_column)
@@ -662,6 +534,11 @@ def main(argv=None):
             manifest.audio_paths, model=args.model, sr=args.sr, pooling=pooling,
             max_samples=args.max_samples, batch_size=args.batch_size or 8, **common,
         )
+    return features, mask, pooling
+
+
+def _write_features(args, features, mask, pooling):
+    """`KIND_features.npy`, `KIND_mask.npy` and the `KIND_features.json` record in `--out`."""
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / f"{args.kind}_features.npy", features)
@@ -678,8 +555,21 @@ def main(argv=None):
         "versions": _versions(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    (out / f"{args.kind}_features.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+    atomic_write_json(out / f"{args.kind}_features.json", meta, ensure_ascii=False)
     print(f"Wrote {args.kind} features {features.shape} and mask {mask.shape} to {out}")
+
+
+def main(argv=None):
+    """`python -m coaudiotext.features.pretrained`: extract features of a manifest, or write a tiny model."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.make_tiny:
+        _write_tiny(args)
+        return 0
+    if not args.manifest or not args.model:
+        parser.error("--manifest and --model are required (or use --make-tiny)")
+    features, mask, pooling = _extract_manifest(args)
+    _write_features(args, features, mask, pooling)
     return 0
 
 

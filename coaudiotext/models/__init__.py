@@ -33,7 +33,10 @@ _FAMILY_MODULES = (
     "coaudiotext.models.multi_hop_attention",
     "coaudiotext.models.cross_attention",
     "coaudiotext.models.crossmodal_transformer",
+    "coaudiotext.models.fusion_heads",
     "coaudiotext.models.rsa_cfn",
+    "coaudiotext.models.mlp_mixer",
+    "coaudiotext.models.unimodal_heads",
     "coaudiotext.models.self_cross_attn",
     "coaudiotext.models.ser_mmoe",
 )

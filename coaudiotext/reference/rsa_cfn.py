@@ -58,93 +58,109 @@ def heads_forward(key, weights, inputs, training=False, dropout=0.3, fix_mixer_n
         Logits `(batch, num_classes)`.
     """
 
-    def linear(name, x):
-        kernel, bias = weights(name)
+    heads = _Heads(weights, training=training, dropout=dropout)
+    wav, text = inputs.get("wav2vec2"), inputs.get("roberta")
+    if key in ("early_fusion", "stack"):
+        return heads.early("", wav, text)
+    if key == "late_fusion":
+        return heads.late("", wav, text)
+    if key == "residual":
+        return heads.residual("", wav, text)
+    if key == "rsa":
+        return heads.residual("", wav, text, attention=True)
+    if key == "rsa_cfn":
+        return heads.cfn("", wav, text)
+    if key == "hybrid_fusion":
+        return heads.hybrid(wav, text)
+    if key == "mlp_mixer":
+        return heads.mixer(inputs["wav2vec2_seq"], inputs["roberta_seq"], fix_mixer_norm, audio_frames)
+    if key == "wav2vec2_cls":
+        return heads.linear("out_proj", torch.tanh(heads.linear("dense", wav)))
+    if key == "roberta_cls":
+        return heads.linear("classifier", heads.norm("norm", text))
+    raise ValueError(
+        "Unknown head. Expected one of: early_fusion, late_fusion, stack, residual, rsa, rsa_cfn, hybrid_fusion, "
+        f"mlp_mixer, wav2vec2_cls, roberta_cls. Received: key={key!r}"
+    )
+
+
+class _Heads:
+    """The layers and head families of `heads_forward`, reading each layer's tensors through `weights(name)`.
+
+    `prefix` names a sub-head's layers inside `hybrid_fusion` (`early_`, `late_`, `residual_`, `cfn_`).
+    """
+
+    def __init__(self, weights, training=False, dropout=0.3):
+        self.weights, self.training, self.dropout = weights, training, dropout
+
+    def linear(self, name, x):
+        kernel, bias = self.weights(name)
         return F.linear(x, kernel.T, bias)
 
-    def norm(name, x):
-        gamma, beta = weights(name)
+    def norm(self, name, x):
+        gamma, beta = self.weights(name)
         return F.layer_norm(x, (x.shape[-1],), gamma, beta, eps=EPSILON)
 
-    def self_attention(name, x):  # SelfAttention(1, h), literally
-        wq, bq, wk, bk, wv, bv = weights(name)
+    def self_attention(self, name, x):
+        """`SelfAttention(1, h)`, literally."""
+        wq, bq, wk, bk, wv, bv = self.weights(name)
         x = x.unsqueeze(-1)  # (batch, D, 1)
         q, k, v = F.linear(x, wq.T, bq), F.linear(x, wk.T, bk), F.linear(x, wv.T, bv)
         scores = torch.matmul(q, k.transpose(1, 2)) / math.sqrt(q.size(-1))  # (batch, D, D)
         return torch.matmul(F.softmax(scores, dim=-1), v).squeeze(-1)
 
-    def drop(x):
-        return F.dropout(x, dropout, training) if training else x
+    def drop(self, x):
+        return F.dropout(x, self.dropout, self.training) if self.training else x
 
-    def res_blocks(prefix, x, block_input):
-        res = drop(F.relu(linear(prefix + "res_block", block_input)))
-        res2 = drop(F.relu(linear(prefix + "res_block2", torch.cat([block_input, res], dim=1))))
+    def res_blocks(self, prefix, x, block_input):
+        res = self.drop(F.relu(self.linear(prefix + "res_block", block_input)))
+        res2 = self.drop(F.relu(self.linear(prefix + "res_block2", torch.cat([block_input, res], dim=1))))
         return x + res2
 
-    def early(prefix, wav, text):
-        return linear(prefix + "classifier", norm(prefix + "norm", torch.cat([wav, text], dim=1)))
+    def early(self, prefix, wav, text):
+        return self.linear(prefix + "classifier", self.norm(prefix + "norm", torch.cat([wav, text], dim=1)))
 
-    def late(prefix, wav, text):
-        stacked = torch.stack([linear(prefix + "wave_classifier", wav), linear(prefix + "text_classifier", text)], 1)
-        return norm(prefix + "norm", stacked).mean(1)
+    def late(self, prefix, wav, text):
+        stacked = torch.stack([self.linear(prefix + "wave_classifier", wav),
+                               self.linear(prefix + "text_classifier", text)], 1)
+        return self.norm(prefix + "norm", stacked).mean(1)
 
-    def residual(prefix, wav, text, attention=False):
-        x = norm(prefix + "norm", torch.cat([wav, text], dim=1))
-        block_input = self_attention(prefix + "self_attention", x) if attention else x
-        return linear(prefix + "classifier", res_blocks(prefix, x, block_input))
+    def residual(self, prefix, wav, text, attention=False):
+        x = self.norm(prefix + "norm", torch.cat([wav, text], dim=1))
+        block_input = self.self_attention(prefix + "self_attention", x) if attention else x
+        return self.linear(prefix + "classifier", self.res_blocks(prefix, x, block_input))
 
-    def cfn(prefix, wav, text):
+    def cfn(self, prefix, wav, text):
         batch = wav.shape[0]
-        w, s = linear(prefix + "wav_proj", wav), linear(prefix + "text_proj", text)
-        w = norm(prefix + "wav_norm", self_attention(prefix + "wav_attention", w) + w)
-        s = norm(prefix + "text_norm", self_attention(prefix + "text_attention", s) + s)
+        w, s = self.linear(prefix + "wav_proj", wav), self.linear(prefix + "text_proj", text)
+        w = self.norm(prefix + "wav_norm", self.self_attention(prefix + "wav_attention", w) + w)
+        s = self.norm(prefix + "text_norm", self.self_attention(prefix + "text_attention", s) + s)
         ones = torch.ones(batch, 1, dtype=w.dtype)
         w, s = torch.cat((ones, w), dim=1), torch.cat((ones, s), dim=1)
         cross = torch.matmul(w.unsqueeze(2), s.unsqueeze(1)).view(batch, -1)
-        hidden = F.relu(linear(prefix + "classifier_hidden", res_blocks(prefix, cross, cross)))
-        return linear(prefix + "classifier", hidden)
+        hidden = F.relu(self.linear(prefix + "classifier_hidden", self.res_blocks(prefix, cross, cross)))
+        return self.linear(prefix + "classifier", hidden)
 
-    def mlp(name, x):
-        return linear(name + "_fc2", F.gelu(linear(name + "_fc", x)))
+    def hybrid(self, wav, text):
+        votes = [self.early("early_", wav, text), self.late("late_", wav, text)]
+        votes += [self.residual("residual_", wav, text), self.cfn("cfn_", wav, text)]
+        return self.norm("hybrid_norm", torch.stack(votes, dim=1)).mean(1)
 
-    def mixer(wav, text):
-        a, s = linear("audio_projection", wav), linear("text_projection", text)
+    def mlp(self, name, x):
+        return self.linear(name + "_fc2", F.gelu(self.linear(name + "_fc", x)))
+
+    def mixer(self, wav, text, fix_mixer_norm=False, audio_frames=None):
+        a, s = self.linear("audio_projection", wav), self.linear("text_projection", text)
         if audio_frames is not None and a.shape[1] < audio_frames:
             a = torch.cat([a, a.new_zeros(a.shape[0], audio_frames - a.shape[1], a.shape[2])], dim=1)
         x = torch.cat([s, a], dim=1)
-        y = norm("mixer_0_norm", x).permute(0, 2, 1)
-        y = mlp("mixer_0_sequence_mixing", y).permute(0, 2, 1)
+        y = self.norm("mixer_0_norm", x).permute(0, 2, 1)
+        y = self.mlp("mixer_0_sequence_mixing", y).permute(0, 2, 1)
         x = x + y
-        y = norm("mixer_0_channel_norm", x) if fix_mixer_norm else norm("mixer_0_norm", y)
-        y = mlp("mixer_0_modal_mixing", y) + x
-        x = norm("norm", y).mean(dim=1)
-        return linear("classifier", F.gelu(linear("classifier_hidden", x)))
-
-    wav, text = inputs.get("wav2vec2"), inputs.get("roberta")
-    if key in ("early_fusion", "stack"):
-        return early("", wav, text)
-    if key == "late_fusion":
-        return late("", wav, text)
-    if key == "residual":
-        return residual("", wav, text)
-    if key == "rsa":
-        return residual("", wav, text, attention=True)
-    if key == "rsa_cfn":
-        return cfn("", wav, text)
-    if key == "hybrid_fusion":
-        votes = [early("early_", wav, text), late("late_", wav, text)]
-        votes += [residual("residual_", wav, text), cfn("cfn_", wav, text)]
-        return norm("hybrid_norm", torch.stack(votes, dim=1)).mean(1)
-    if key == "mlp_mixer":
-        return mixer(inputs["wav2vec2_seq"], inputs["roberta_seq"])
-    if key == "wav2vec2_cls":
-        return linear("out_proj", torch.tanh(linear("dense", wav)))
-    if key == "roberta_cls":
-        return linear("classifier", norm("norm", text))
-    raise ValueError(
-        "Unknown head. Expected one of: early_fusion, late_fusion, stack, residual, rsa, rsa_cfn, hybrid_fusion, "
-        f"mlp_mixer, wav2vec2_cls, roberta_cls. Received: key={key!r}"
-    )
+        y = self.norm("mixer_0_channel_norm", x) if fix_mixer_norm else self.norm("mixer_0_norm", y)
+        y = self.mlp("mixer_0_modal_mixing", y) + x
+        x = self.norm("norm", y).mean(dim=1)
+        return self.linear("classifier", F.gelu(self.linear("classifier_hidden", x)))
 
 
 def keras_forward(model, key, inputs, fix_mixer_norm=False, dtype=torch.float64):
