@@ -146,6 +146,7 @@ def predict(weights, audio, text=None):
     """
     import warnings
 
+    import keras
     import numpy as np
 
     from coaudiotext.data.manifest import Manifest
@@ -158,7 +159,9 @@ def predict(weights, audio, text=None):
         warnings.warn(note, UserWarning, stacklevel=2)
     rows = Manifest(rows=[{"audio_path": os.path.abspath(audio), "text": text or "", "label": "", "speaker": "", "split": ""}])
     features = build_features(metadata["features"], rows, use_cache=False, progress=False)
-    probabilities = np.asarray(model.predict(features, verbose=0))[0]
+    # One utterance: a direct call (model.predict would trace a new tf.function per loaded model and warn
+    # about "retracing" after a few of them; the numbers are the same).
+    probabilities = np.asarray(keras.ops.convert_to_numpy(model(features, training=False)))[0]
     class_names = metadata["class_names"]
     return class_names[int(np.argmax(probabilities))], {name: float(p) for name, p in zip(class_names, probabilities)}
 

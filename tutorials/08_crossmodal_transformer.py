@@ -37,7 +37,7 @@
 #
 # **About the text features in this notebook.** A real run uses a pretrained Korean or English BERT
 # (a local folder or hub name: `--text-encoder`). This notebook must run offline, so it builds a
-# **tiny BERT with random weights** (`coaudiotext.features.pretrained.make_tiny_bert`): its features
+# **tiny BERT with random weights** (`coaudiotext.testing.make_tiny_bert`): its features
 # are random functions of the characters, with no language knowledge. **The numbers below only show
 # that the whole path works** (features -> cache -> model -> training -> evaluation); they say nothing
 # about the models' quality.
@@ -57,6 +57,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import pathlib
 import tempfile
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -65,15 +66,17 @@ import tensorflow as tf
 
 from coaudiotext.data import resolve_data
 from coaudiotext.data.pipeline import build_features, input_config
-from coaudiotext.features.pretrained import make_tiny_bert
 from coaudiotext.models import MODELS, build_model
 from coaudiotext.plots import plot_confusion_matrix
+from coaudiotext.testing import make_tiny_bert
 from coaudiotext.train import train
 
 if FAST:
     # On demo-tiny an epoch is a single optimizer step, and compiling the training graph of 16 Transformer
     # blocks takes ~40 s on 2 CPU cores: running eagerly is faster there. Same computation; FAST mode only.
     tf.config.run_functions_eagerly(True)
+    # tf.data's pipelines stay compiled either way; TensorFlow says so once per dataset.
+    warnings.filterwarnings("ignore", message="Even though the `tf.config.experimental_run_functions_eagerly`")
 RUNS = pathlib.Path(tempfile.mkdtemp(prefix="coaudiotext-tutorial-08-"))
 print(f"data {DATA}, {EPOCHS} epoch(s), runs in {RUNS}")
 

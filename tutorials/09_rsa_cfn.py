@@ -48,6 +48,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars from transformers (section 7)
 
+import gc
 import logging
 import pathlib
 import tempfile
@@ -68,12 +69,12 @@ from coaudiotext.data.manifest import write_manifest
 from coaudiotext.data.sampling import balanced_sample_weights, gather_dataset, weighted_index_dataset
 from coaudiotext.encoders import bert as keras_bert
 from coaudiotext.encoders import wav2vec2 as keras_wav2vec2
-from coaudiotext.features.pretrained import make_tiny_bert, make_tiny_wav2vec2
 from coaudiotext.finetune import finetune, variable_groups
 from coaudiotext.layers.fusion import FeatureSelfAttention, TensorFusion, plot_rsa_attention
 from coaudiotext.metrics import classification_metrics
 from coaudiotext.models import MODELS, build_model
 from coaudiotext.models import rsa_cfn as heads
+from coaudiotext.testing import make_tiny_bert, make_tiny_wav2vec2
 from coaudiotext.train import train
 
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # no retracing notices between models
@@ -101,28 +102,40 @@ print(f"FAST={FAST}: {N_SAMPLES} stand-in utterances, {EPOCHS} epochs, lr {LEARN
 # | `mlp_mixer` | HumanUnderstandingOpen's MLP-Mixer over 256 text tokens + 299 wav2vec2 frames |
 # | `wav2vec2_cls`, `roberta_cls` | the unimodal baselines' heads |
 #
-# `expected_param_count` computes the sizes from the layer shapes without allocating anything; the
-# small heads are built to confirm them.
+# Each count below is `count_params()` of the built head at the original shapes. The two ~330M-parameter
+# heads are built with `kernel_initializer="zeros"`: ~2 s and ~1.3 GB each, freed right after (random
+# initialisation would peak at ~3.4 GB).
 
 # %%
-rows = []
-for key in heads.SPECS:
-    count = heads.expected_param_count(key)
-    built = build_model(key).count_params() if count < 10_000_000 else None
-    rows.append({"key": key, "parameters": f"{count:,}", "built": f"{built:,}" if built else "(not built here)",
+HEAD_KEYS = [key for key, spec in MODELS.items() if spec.tutorial == "tutorials/09_rsa_cfn.py"]
+counts, rows = {}, []
+for key in HEAD_KEYS:
+    options = {"kernel_initializer": "zeros"} if key in ("rsa_cfn", "hybrid_fusion") else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", heads.LargeModelWarning)
+        model = build_model(key, **options)
+    counts[key] = model.count_params()
+    if key == "rsa_cfn":
+        big_layer, size_warning = model.get_layer("res_block2").count_params(), str(caught[0].message)
+    del model
+    gc.collect()
+    rows.append({"key": key, "parameters": f"{counts[key]:,}",
                  "batch": MODELS[key].train.batch_size, "lr": MODELS[key].train.learning_rate})
 display(pd.DataFrame(rows).set_index("key"))
 
-weights_gib = 4 * heads.expected_param_count("rsa_cfn") / 1024**3
+weights_gib = 4 * counts["rsa_cfn"] / 1024**3
 print(f"rsa_cfn: {weights_gib:.2f} GiB of float32 weights, {3 * weights_gib:.2f} GiB with Adam's two moments")
-print(f"of which Linear(17,665 -> 16,641): {17665 * 16641 + 16641:,} parameters")
-for units in (128, 64, 32, 16):
-    print(f"  projection_units={units:>3}: {heads.expected_param_count('rsa_cfn', projection_units=units):>12,} parameters")
+print(f"of which Linear(17,665 -> 16,641), `res_block2`: {big_layer:,} parameters")
+print(f"  projection_units=128: {counts['rsa_cfn']:>12,} parameters")
+for units in (64, 32, 16):
+    print(f"  projection_units={units:>3}: {heads.rsa_cfn(projection_units=units).count_params():>12,} parameters")
+print("the builder's warning:", size_warning)
 
 # %% [markdown]
 # Almost all of `rsa_cfn` is one layer: the second residual block maps the 16,641-d fused vector (plus
-# the 1,024-d first block) back to 16,641 dimensions. The builder warns (`LargeModelWarning`) with this
-# memory estimate, and `projection_units` shrinks the head quadratically; the original's 128 is the default.
+# the 1,024-d first block) back to 16,641 dimensions. The builder warns (`LargeModelWarning`, printed
+# above) with this memory estimate once the head is built, before training allocates gradients and Adam's
+# moments, and `projection_units` shrinks the head quadratically; the original's 128 is the default.
 
 # %% [markdown]
 # ## 2. The building blocks
@@ -531,7 +544,7 @@ KLUE_ROBERTA_BASE = {  # klue/roberta-base
 }
 w2v_cnn, w2v_rest = wav2vec2_parameters(WAV2VEC2_LARGE)
 text_embeddings, text_layers = bert_parameters(KLUE_ROBERTA_BASE)
-head_params = heads.expected_param_count("rsa")  # wav2vec2 1024 + RoBERTa 768 -> 7 classes
+head_params = counts["rsa"]  # built in section 1: wav2vec2 1024 + RoBERTa 768 -> 7 classes
 total = w2v_cnn + w2v_rest + text_embeddings + text_layers + head_params
 trainable_full = total - w2v_cnn  # the CNN stays frozen, as in the original
 display(pd.DataFrame({"parameters (M)": {
@@ -644,7 +657,7 @@ print(f"fine-tuning, {ORIGINAL_EPOCHS} epochs x {steps_per_epoch:,} steps: at le
 print(f"frozen features, one pass over {N_TRAIN:,} utterances: at least {features_hours:,.1f} hours here, "
       f"{ORIGINAL_EPOCHS * steps_per_epoch * step_flops / (N_TRAIN * features_flops):.0f}x fewer FLOPs; "
       "then the head trains in seconds")
-extra_head = heads.expected_param_count("rsa_cfn") - head_params
+extra_head = counts["rsa_cfn"] - head_params
 print(f"rsa_cfn instead of rsa: {extra_head / 1e6:.0f}M more trainable parameters, "
       f"{16 * extra_head / GIB:.1f} GiB more of weights, gradients and moments")
 

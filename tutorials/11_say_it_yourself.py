@@ -55,7 +55,7 @@ from coaudiotext.predict import load_trained, predict, text_notes
 
 WEIGHTS = pathlib.Path("..") / "weights" if pathlib.Path("../weights").is_dir() else pathlib.Path("weights")
 OUT = pathlib.Path(tempfile.mkdtemp(prefix="coaudiotext-tutorial-11-"))
-print("weights from", WEIGHTS.resolve())
+print("weights from", WEIGHTS)
 
 # %% [markdown]
 # ## 1. Render a sentence
