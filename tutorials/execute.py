@@ -16,8 +16,8 @@ the date, the wall time and the machine's CPU count and load. `--check` (run by 
 when a notebook's cells differ from its source, when a source changed after its notebook was executed,
 or when a code cell was not executed in order: re-run this script for the notebooks it names.
 
-Full mode trains models on the whole demo corpus, which takes from minutes to about an hour per
-notebook on a 2-core CPU. The notebooks listed in FAST_BY_DEFAULT (those that train on the demo
+Full mode trains models on the whole demo corpus, which takes on a 2-core CPU from minutes per
+notebook to hours (tutorial 12's 3 x 3 protocol). The notebooks listed in FAST_BY_DEFAULT (those that train on the demo
 corpus) are stored from a FAST run; their text says what the full run measures, and running them
 yourself without `COAUDIOTEXT_FAST` gives the full numbers.
 
