@@ -19,7 +19,13 @@ By default nothing shipped is touched: runs go to `runs/results/<key>`, and the 
 Compare them with the shipped ones, then `--install` (what a maintainer does to ship new
 weights) writes `weights/<key>.keras`, `weights/SHA256SUMS`, `weights/results.json` and the
 tables between the `<!-- results:start -->` / `<!-- results:end -->` markers of README.md and
-weights/README.md.
+weights/README.md. A run already compared need not be trained again:
+
+    python -m coaudiotext.results --models mha_a --install-from runs/results/weights
+
+copies those keys' `.keras` files and rows from that folder into the shipped ones (and refreshes
+the sums and tables); it refuses a row whose epochs differ from the key's `demo_epochs`, so every
+shipped row stays what `python -m coaudiotext.train --model <key>` reproduces.
 """
 
 from __future__ import annotations
@@ -236,6 +242,9 @@ def _build_parser():
                              "README tables (off by default: everything goes under --runs-dir)")
     parser.add_argument("--weights-dir", help="with --install: the shipped weights folder (default weights)")
     parser.add_argument("--readme", help="with --install: the README to update (default README.md)")
+    parser.add_argument("--install-from", metavar="RUN_WEIGHTS",
+                        help="with --install: train nothing, copy the --models' .keras files and results rows from "
+                             "this folder (an earlier run's <runs-dir>/weights)")
     parser.add_argument("--tables-only", action="store_true",
                         help="train nothing: regenerate the tables from the registry and results.json")
     return parser
@@ -249,6 +258,8 @@ def main(argv=None):
     quiet_tensorflow()  # after argparse: --help and argument errors stay instant
     if not args.install and (args.weights_dir or args.readme):
         parser.error("--weights-dir and --readme write shipped files: add --install")
+    if args.install_from and not args.install:
+        parser.error("--install-from replaces shipped weights: add --install")
     if args.install:
         args.weights_dir, args.readme = args.weights_dir or "weights", args.readme or "README.md"
     else:
@@ -261,7 +272,10 @@ def main(argv=None):
     weights = pathlib.Path(args.weights_dir)
     weights.mkdir(parents=True, exist_ok=True)
     results_path = weights / "results.json"
-    _train_models(args, weights, results_path)
+    if args.install_from:
+        _adopt_models(args, weights, results_path, parser)
+    else:
+        _train_models(args, weights, results_path)
     sums = "".join(f"{sha256(p)}  {p.name}\n" for p in sorted(weights.glob("*.keras")))
     (weights / "SHA256SUMS").write_text(sums)
     _write_tables(args, weights, results_path)
@@ -306,6 +320,34 @@ def _train_models(args, weights, results_path):
         atomic_write_json(results_path, payload, default=None)
     if args.models:
         print(f"trained {len(args.models)} model(s) in {(time.perf_counter() - started) / 60:.1f} min")
+
+
+def _adopt_models(args, weights, results_path, parser):
+    """Copies the rows and `.keras` files of `args.models` from an earlier run's weights folder (`--install-from`)."""
+    from coaudiotext.models import get_spec
+
+    source = pathlib.Path(args.install_from)
+    source_json = source / "results.json"
+    if not source_json.is_file():
+        parser.error(f"--install-from {source}: no results.json there (pass the run's <runs-dir>/weights folder)")
+    adopted = json.loads(source_json.read_text())
+    stored = json.loads(results_path.read_text()) if results_path.exists() else {"models": {}}
+    for key in args.models:
+        row = adopted.get("models", {}).get(key)
+        model_file = source / f"{key}.keras"
+        if row is None or not model_file.is_file():
+            parser.error(f"--install-from {source}: no row or no {key}.keras for {key!r}")
+        wanted = get_spec(key).train.demo_epochs
+        if row.get("epochs") != wanted:
+            parser.error(f"--install-from {source}: {key} was trained {row.get('epochs')} epochs but its demo_epochs "
+                         f"is {wanted}; set TrainSettings(demo_epochs={row.get('epochs')}) first, so "
+                         f"`python -m coaudiotext.train --model {key}` reproduces the shipped row")
+        shutil.copyfile(model_file, weights / f"{key}.keras")
+        stored["models"][key] = row
+        print(f"installed {key} from {model_file}")
+    stored["protocol"] = {**adopted.get("protocol", {}), **stored.get("protocol", {}),
+                          "epochs": "demo_epochs of each key"}
+    atomic_write_json(results_path, stored, default=None)
 
 
 def _write_tables(args, weights, results_path):

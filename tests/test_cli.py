@@ -226,6 +226,38 @@ def test_results_never_touches_shipped_files_without_install(tmp_path):
         results.main(["--tables-only", "--weights-dir", str(tmp_path)])  # shipped paths need --install
 
 
+def test_results_install_from_adopts_a_compared_run_without_training(tmp_path):
+    import json
+    import shutil
+
+    from coaudiotext import results
+
+    shipped = json.loads((ROOT / "weights" / "results.json").read_text())
+    run, target = tmp_path / "run", tmp_path / "shipped"
+    run.mkdir(), target.mkdir()
+    row = dict(shipped["models"]["bilstm"], test={**shipped["models"]["bilstm"]["test"], "macro_f1": 0.5})
+    json.dump({"protocol": shipped["protocol"], "models": {"bilstm": row}}, (run / "results.json").open("w"))
+    shutil.copyfile(ROOT / "weights" / "bilstm.keras", run / "bilstm.keras")
+    shutil.copyfile(ROOT / "weights" / "results.json", target / "results.json")
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- results:start -->\nold\n<!-- results:end -->\n<!-- models:start -->\n<!-- models:end -->\n")
+    argv = ["--models", "bilstm", "--install", "--install-from", str(run), "--weights-dir", str(target),
+            "--readme", str(readme)]
+    assert results.main(argv) == 0
+    installed = json.loads((target / "results.json").read_text())
+    assert installed["models"]["bilstm"]["test"]["macro_f1"] == 0.5
+    assert installed["models"]["mha_a_t"] == shipped["models"]["mha_a_t"]  # other rows kept
+    assert (target / "bilstm.keras").read_bytes() == (ROOT / "weights" / "bilstm.keras").read_bytes()
+    assert "bilstm.keras" in (target / "SHA256SUMS").read_text() and "old" not in readme.read_text()
+
+    row["epochs"] += 1  # not what `train --model bilstm` runs: refused, nothing replaced
+    json.dump({"protocol": shipped["protocol"], "models": {"bilstm": row}}, (run / "results.json").open("w"))
+    with pytest.raises(SystemExit):
+        results.main(argv)
+    with pytest.raises(SystemExit):
+        results.main(["--models", "bilstm", "--install-from", str(run)])  # shipped paths need --install
+
+
 def test_same_command_and_seed_give_the_same_numbers(tmp_path):
     """README numbers are reproducible: two runs of one command (fresh processes) print identical metrics."""
     printed = []
