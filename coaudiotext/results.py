@@ -300,6 +300,7 @@ def _train_models(args, weights, results_path):
         if key in MARKED_KEYS:
             overrides = feature_overrides(key, tiny_encoders(args.encoders_dir, args.data))
         epochs = args.epochs or get_spec(key).train.demo_epochs
+        load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         row = train(key, data=args.data, out=run_dir, epochs=epochs, seed=args.seed, verbose=2,
                     feature_overrides=overrides)
         shutil.copyfile(run_dir / "best.keras", weights / f"{key}.keras")
@@ -307,8 +308,8 @@ def _train_models(args, weights, results_path):
                                                      "selection", "validation", "test", "val", "extra")}
         row["epochs"] = epochs
         load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-        if load_after > 1.5 * (os.cpu_count() or 1):  # the epochs' s/epoch are not idle-machine figures
-            row["load"] = f"{load_after:.1f} at the end"
+        if max(load_before, load_after) > 1.5 * (os.cpu_count() or 1):  # s/epoch are not idle-machine figures
+            row["load"] = f"{load_before:.1f} at the start, {load_after:.1f} at the end"
         results[key] = row
         payload = {
             "protocol": {"data": args.data, "epochs": args.epochs or "demo_epochs of each key", "seed": args.seed,
