@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import signal
+import threading
 
 import keras
 import numpy as np
 
 from coaudiotext.metrics import classification_metrics
 
-__all__ = ["F1Callback", "BestCheckpoint", "atomic_save_model", "random_state", "set_random_state",
+__all__ = ["F1Callback", "BestCheckpoint", "InterruptAtBatchEnd", "atomic_save_model", "random_state", "set_random_state",
            "read_resume_state", "RESUME_ENTRY"]
 
 RESUME_ENTRY = "coaudiotext_resume.json"
@@ -266,3 +268,49 @@ def _atomic_write_text(path, text):
     from coaudiotext.cache import atomic_write_text
 
     atomic_write_text(path, text)  # temporary file removed on failure (a full disk leaves no orphan)
+
+
+class InterruptAtBatchEnd(keras.callbacks.Callback):
+    """Turns Ctrl-C during `fit` into a `KeyboardInterrupt` raised at the next batch end.
+
+    Python raises `KeyboardInterrupt` wherever the main thread happens to be, which can be inside
+    TensorFlow's own bookkeeping (a lock taken, a `tf.data` iterator half advanced) or inside a
+    checkpoint write; a process interrupted there can hang instead of stopping. Used as a context manager
+    around `fit` (main thread only; elsewhere it does nothing), it replaces the SIGINT handler by one that
+    only sets a flag, and the callback raises at the next train or test batch end, a point where no
+    TensorFlow call and no file write is in progress. A second Ctrl-C interrupts at once, as before.
+
+    Example:
+
+    >>> stopper = InterruptAtBatchEnd()
+    >>> with stopper:                               # doctest: +SKIP
+    ...     model.fit(data, callbacks=[stopper])
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.requested = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        if self.requested:  # the second Ctrl-C: do not wait for the batch
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        return False
+
+    def _check(self, batch=None, logs=None):
+        if self.requested:
+            self.requested = False
+            raise KeyboardInterrupt
+
+    on_train_batch_end = on_test_batch_end = on_epoch_begin = _check

@@ -310,7 +310,7 @@ def fit(config, data, net, run_dir, state=None, initial_epoch=0, verbose=1):
     import keras
     import numpy as np
 
-    from coaudiotext.callbacks import BestCheckpoint, F1Callback, set_random_state
+    from coaudiotext.callbacks import BestCheckpoint, F1Callback, InterruptAtBatchEnd, set_random_state
     from coaudiotext.data.pipeline import make_dataset
 
     metadata = {"model": config.model, "class_names": data.class_names, "features": data.features_config,
@@ -327,6 +327,8 @@ def fit(config, data, net, run_dir, state=None, initial_epoch=0, verbose=1):
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=state is not None),
         keras.callbacks.TerminateOnNaN(),
     ]
+    stopper = InterruptAtBatchEnd()  # Ctrl-C stops at a batch end, never inside TensorFlow or a checkpoint write
+    callbacks.append(stopper)
     class_weight = _class_weights(data.y_train, len(data.class_names)) if config.use_class_weight else None
     start = time.perf_counter()
     try:
@@ -335,17 +337,18 @@ def fit(config, data, net, run_dir, state=None, initial_epoch=0, verbose=1):
                                                initial_epoch, config.epochs)
             if state is not None and "random" in state:
                 set_random_state(net, state["random"])  # dropout masks, Python/NumPy generators: as after that epoch
-            net.fit(
-                train_data,
-                validation_data=make_dataset(data.x_val, data.y_val, batch_size=64),
-                epochs=config.epochs,
-                initial_epoch=initial_epoch,
-                steps_per_epoch=steps,  # one dataset holds every remaining epoch, each in its own fixed order
-                callbacks=callbacks,
-                class_weight=class_weight,
-                shuffle=False,
-                verbose=verbose,
-            )
+            with stopper:
+                net.fit(
+                    train_data,
+                    validation_data=make_dataset(data.x_val, data.y_val, batch_size=64),
+                    epochs=config.epochs,
+                    initial_epoch=initial_epoch,
+                    steps_per_epoch=steps,  # one dataset holds every remaining epoch, each in its own fixed order
+                    callbacks=callbacks,
+                    class_weight=class_weight,
+                    shuffle=False,
+                    verbose=verbose,
+                )
     except KeyboardInterrupt:  # Ctrl-C: the finished epochs are already saved, atomically
         # TensorFlow objects whose construction the signal cut short fail in their finalisers once this frame is
         # released ("Exception ignored in ... _TFShouldUseHelper"); that noise would bury the message below.

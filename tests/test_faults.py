@@ -58,3 +58,37 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
     assert f"continue with --resume {out}" in err
     assert "Traceback" not in err
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_ctrl_c_during_fit_is_raised_at_the_next_batch_end_and_the_handler_restored():
+    import keras
+    import numpy as np
+
+    from coaudiotext.callbacks import InterruptAtBatchEnd
+
+    seen, ended = [], []
+
+    class PressCtrlC(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(batch)
+            if batch == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # delivered mid-batch: only a flag is set
+
+        def on_train_batch_end(self, batch, logs=None):
+            ended.append(batch)
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    before = signal.getsignal(signal.SIGINT)
+    stopper = InterruptAtBatchEnd()
+    with pytest.raises(KeyboardInterrupt):
+        with stopper:
+            model.fit(np.zeros((64, 3)), np.zeros((64, 2)), batch_size=4, epochs=1, verbose=0,
+                      callbacks=[PressCtrlC(), stopper])
+    assert seen == [0, 1, 2] and ended == [0, 1, 2]  # batch 2 finished, batch 3 never started
+    assert signal.getsignal(signal.SIGINT) is before
+    with stopper:  # a second Ctrl-C does not wait for the batch end
+        stopper._handler(signal.SIGINT, None)
+        with pytest.raises(KeyboardInterrupt):
+            stopper._handler(signal.SIGINT, None)
+    assert signal.getsignal(signal.SIGINT) is before
