@@ -282,6 +282,11 @@ def main(argv=None):
     return 0
 
 
+def _load():
+    """The 1-minute load average (0.0 where the platform has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+
+
 def _train_models(args, weights, results_path):
     """Trains each key of `args.models`, copying its best weights into `weights` and its row into `results_path`."""
     from coaudiotext.models import get_spec
@@ -290,7 +295,7 @@ def _train_models(args, weights, results_path):
     stored = json.loads(results_path.read_text()) if results_path.exists() else {}
     results = stored.get("models", {})
     started = time.perf_counter()
-    load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else None
+    load = f"{_load():.2f}" if hasattr(os, "getloadavg") else None
     for key in args.models:
         run_dir = pathlib.Path(args.runs_dir) / key
         if run_dir.exists():
@@ -300,14 +305,14 @@ def _train_models(args, weights, results_path):
         if key in MARKED_KEYS:
             overrides = feature_overrides(key, tiny_encoders(args.encoders_dir, args.data))
         epochs = args.epochs or get_spec(key).train.demo_epochs
-        load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+        load_before = _load()
         row = train(key, data=args.data, out=run_dir, epochs=epochs, seed=args.seed, verbose=2,
                     feature_overrides=overrides)
         shutil.copyfile(run_dir / "best.keras", weights / f"{key}.keras")
         row = {k: v for k, v in row.items() if k in ("parameters", "best_epoch", "seconds_per_epoch", "train_seconds",
                                                      "selection", "validation", "test", "val", "extra")}
         row["epochs"] = epochs
-        load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+        load_after = _load()
         if max(load_before, load_after) > 1.5 * (os.cpu_count() or 1):  # s/epoch are not idle-machine figures
             row["load"] = f"{load_before:.1f} at the start, {load_after:.1f} at the end"
         results[key] = row
