@@ -231,6 +231,9 @@ def _build_parser():
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs for every model (default: each key's demo_epochs, what "
                              "`python -m coaudiotext.train --model KEY` runs on the demo corpus)")
+    parser.add_argument("--augment", choices=("none", "speaker"), default=None,
+                        help="training-time audio augmentation for every model (default: each key's demo_augment, "
+                             "what `python -m coaudiotext.train --model KEY` uses on the demo corpus)")
     parser.add_argument("--encoders-dir", default="weights/encoders",
                         help="where the tiny random-weight stand-in encoders are created (default weights/encoders)")
     parser.add_argument("--data", default="demo", help="corpus (default demo)")
@@ -305,13 +308,15 @@ def _train_models(args, weights, results_path):
         if key in MARKED_KEYS:
             overrides = feature_overrides(key, tiny_encoders(args.encoders_dir, args.data))
         epochs = args.epochs or get_spec(key).train.demo_epochs
+        augment = args.augment or get_spec(key).train.demo_augment
         load_before = _load()
         row = train(key, data=args.data, out=run_dir, epochs=epochs, seed=args.seed, verbose=2,
-                    feature_overrides=overrides)
+                    feature_overrides=overrides, augment=augment)
         shutil.copyfile(run_dir / "best.keras", weights / f"{key}.keras")
         row = {k: v for k, v in row.items() if k in ("parameters", "best_epoch", "seconds_per_epoch", "train_seconds",
                                                      "selection", "validation", "test", "val", "extra")}
         row["epochs"] = epochs
+        row["augment"] = augment
         load_after = _load()
         if max(load_before, load_after) > 1.5 * (os.cpu_count() or 1):  # s/epoch are not idle-machine figures
             row["load"] = f"{load_before:.1f} at the start, {load_after:.1f} at the end"
@@ -348,6 +353,12 @@ def _adopt_models(args, weights, results_path, parser):
             parser.error(f"--install-from {source}: {key} was trained {row.get('epochs')} epochs but its demo_epochs "
                          f"is {wanted}; set TrainSettings(demo_epochs={row.get('epochs')}) first, so "
                          f"`python -m coaudiotext.train --model {key}` reproduces the shipped row")
+        wanted_augment = get_spec(key).train.demo_augment
+        if row.get("augment", "none") != wanted_augment:
+            parser.error(f"--install-from {source}: {key} was trained with augment={row.get('augment', 'none')!r} "
+                         f"but its demo_augment is {wanted_augment!r}; set TrainSettings(demo_augment="
+                         f"{row.get('augment', 'none')!r}) first, so `python -m coaudiotext.train --model {key}` "
+                         "reproduces the shipped row")
         shutil.copyfile(model_file, weights / f"{key}.keras")
         stored["models"][key] = row
         print(f"installed {key} from {model_file}")

@@ -58,6 +58,9 @@ class RunConfig:
         seed: int. Random seed. Defaults to 0.
         monitor: str or None. Validation log value that selects the best epoch. None = the key's
             `TrainSettings.monitor` (`val_macro_f1`; `val_accuracy` for the text-only model).
+        augment: str or None. Training-time augmentation of the mel + RMS audio frames, `"none"` or
+            `"speaker"` (`coaudiotext.augment`). None = the key's `TrainSettings.demo_augment` on demo data,
+            else `"none"` (the originals use none).
         val_split: str. Manifest split used for validation. Defaults to `"val"`.
         val_fraction: float. Held-out fraction of train when the manifest has no `val_split`. Defaults to 0.1.
         test_split: str. Manifest split reported as test. Defaults to `"test"`.
@@ -79,6 +82,7 @@ class RunConfig:
     learning_rate: "float | None" = None
     seed: int = 0
     monitor: "str | None" = None
+    augment: "str | None" = None
     val_split: str = "val"
     val_fraction: float = 0.1
     test_split: str = "test"
@@ -123,6 +127,7 @@ class RunConfig:
         return dataclasses.replace(
             self, data=data, epochs=epochs, batch_size=self.batch_size or settings.batch_size,
             monitor=self.monitor or settings.monitor,
+            augment=self.augment or (settings.demo_augment if self.is_demo else "none"),
             learning_rate=learning_rate, model_flags=dict(self.model_flags or {}), feature_overrides=overrides,
             data_dir=_absolute(self.data_dir), x_fem=_absolute(self.x_fem), x_mal=_absolute(self.x_mal),
         )

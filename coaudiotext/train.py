@@ -36,6 +36,7 @@ import sys
 import time
 
 from coaudiotext.run_config import RunConfig, demo_feature_defaults  # light: no Keras
+from coaudiotext.augment import AUGMENTATIONS  # light: NumPy only
 
 __all__ = ["train", "main", "make_optimizer", "environment_info", "RunConfig", "RunData", "prepare_data",
            "load_train_val", "open_run_dir", "build_or_resume", "fit", "evaluate_selected", "write_run",
@@ -333,8 +334,9 @@ def fit(config, data, net, run_dir, state=None, initial_epoch=0, verbose=1):
     start = time.perf_counter()
     try:
         if initial_epoch < config.epochs:
+            kinds = {name: settings.get("feature") for name, settings in data.features_config.items()}
             train_data, steps = _train_dataset(data.x_train, data.y_train, config.batch_size, config.seed,
-                                               initial_epoch, config.epochs)
+                                               initial_epoch, config.epochs, augment=config.augment, kinds=kinds)
             if state is not None and "random" in state:
                 set_random_state(net, state["random"])  # dropout masks, Python/NumPy generators: as after that epoch
             with stopper:
@@ -493,15 +495,22 @@ def _epoch_orders(n, seed, epochs):
     return np.stack([batch.numpy() for batch in order])[::2]
 
 
-def _train_dataset(x, y, batch_size, seed, first_epoch, epochs):
+def _train_dataset(x, y, batch_size, seed, first_epoch, epochs, augment="none", kinds=None):
     """The training batches of epochs `first_epoch .. epochs-1`, in one dataset; returns `(dataset, steps_per_epoch)`.
 
     Epoch e is `x[order_e]` cut in batches, `order_e = _epoch_orders(n, seed, epochs)[e]`: the same batches an
-    uninterrupted run gets, whether or not the run was stopped and resumed before epoch e.
+    uninterrupted run gets, whether or not the run was stopped and resumed before epoch e. With `augment`
+    (`coaudiotext.augment`), batch k of the run (counted from epoch 0) is augmented with draws fixed by
+    `(seed, k)`, so a resumed run is augmented exactly as an uninterrupted one.
     """
+    from coaudiotext.augment import augment_inputs
+
     import math
 
     import tensorflow as tf
+
+    def _augmented(batch, step):
+        return augment_inputs(batch[0], kinds or {}, augment, seed, step), batch[1]
 
     n = len(y)
     orders = _epoch_orders(n, seed, epochs)[first_epoch:]
@@ -510,7 +519,8 @@ def _train_dataset(x, y, batch_size, seed, first_epoch, epochs):
         tensors = ({name: tf.constant(array) for name, array in x.items()}, tf.constant(y))
     batches = tf.data.Dataset.from_tensor_slices(orders).flat_map(
         lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
-    dataset = batches.map(lambda index: tf.nest.map_structure(lambda t: tf.gather(t, index), tensors))
+    dataset = batches.enumerate(start=first_epoch * steps).map(
+        lambda step, index: _augmented(tf.nest.map_structure(lambda t: tf.gather(t, index), tensors), step))
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(orders) * steps))
     return dataset.prefetch(tf.data.AUTOTUNE), steps
 
@@ -735,6 +745,11 @@ def _add_training_args(parser):
                         help="validation log value that selects the best epoch (default: the key's, val_macro_f1 "
                              "for every model but text_bilstm_att, which uses val_accuracy; also val_ua, "
                              "val_weighted_f1, val_loss)")
+    parser.add_argument("--augment", choices=AUGMENTATIONS,
+                        help="training-time augmentation of the mel + RMS audio frames: none, or speaker (per "
+                             "example a random gain of x1/3..x3 and a frequency warp of +-12%%, like another voice; "
+                             "validation and test are never augmented). Default: the key's on demo data "
+                             "(TrainSettings.demo_augment), none elsewhere, as in the originals")
     parser.add_argument("--val-split", default="val", help="manifest split used for validation (default val; "
                         "if absent, --val-fraction of train is held out)")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="held-out fraction of train when there is no val split")

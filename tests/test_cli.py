@@ -254,6 +254,11 @@ def test_results_install_from_adopts_a_compared_run_without_training(tmp_path):
     json.dump({"protocol": shipped["protocol"], "models": {"bilstm": row}}, (run / "results.json").open("w"))
     with pytest.raises(SystemExit):
         results.main(argv)
+    row["epochs"] -= 1
+    row["augment"] = "speaker"  # bilstm's demo_augment is "none": refused as well
+    json.dump({"protocol": shipped["protocol"], "models": {"bilstm": row}}, (run / "results.json").open("w"))
+    with pytest.raises(SystemExit):
+        results.main(argv)
     with pytest.raises(SystemExit):
         results.main(["--models", "bilstm", "--install-from", str(run)])  # shipped paths need --install
 

@@ -31,6 +31,9 @@ class TrainSettings:
             pretrained encoders and barely moves a head over frozen features.
         monitor: str. Validation log value that selects the best epoch when `--monitor` is not given.
             Defaults to `"val_macro_f1"`.
+        demo_augment: str. Training-time audio augmentation on the demo corpus when `--augment` is not given:
+            `"none"` or `"speaker"` (random gain and frequency warp of the mel frames, `coaudiotext.augment`).
+            Defaults to `"none"`.
     """
 
     optimizer: str = "adam"
@@ -43,6 +46,7 @@ class TrainSettings:
     demo_epochs: int = 12
     demo_learning_rate: float | None = None
     monitor: str = "val_macro_f1"
+    demo_augment: str = "none"
 
 
 @dataclasses.dataclass(frozen=True)
