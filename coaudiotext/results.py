@@ -152,7 +152,7 @@ def render_table(results):
         hand = row.get("extra", {}).get("handwritten")
         spec = MODELS[key]
         tune = tune_accuracy(test)
-        marker = "†" if key in MARKED_KEYS else ""
+        marker = ("†" if key in MARKED_KEYS else "") + ("‡" if row.get("augment", "none") != "none" else "")
         hand_cells = "– | –" if hand is None else f"{hand['accuracy']:.3f} | {hand['macro_f1']:.3f}"
         lines.append(
             f"| {spec.description}{marker} | `{key}` | {' + '.join(spec.inputs)} | {row['parameters']:,} | "
@@ -169,6 +169,13 @@ def _row_loads(results):
     return ("; trained while other jobs shared the CPU (1-min load average): " + ", ".join(loaded)) if loaded else ""
 
 
+def _augment_note(results):
+    """` ‡ trained with --augment ...` for rows trained with augmentation (their `augment` field)."""
+    augmented = sorted({row["augment"] for row in results.values() if row.get("augment", "none") != "none"})
+    return "".join(f" ‡ trained with `--augment {name}` (the key's demo default: random gain and frequency warp of "
+                   f"the training audio, see `coaudiotext.augment`)." for name in augmented)
+
+
 def render_note(payload):
     protocol, results = payload["protocol"], payload["models"]
     minutes = sum(r["train_seconds"] for r in results.values()) / 60
@@ -183,7 +190,7 @@ def render_note(payload):
             f"and on `handwritten` (the 210 hand-written scripts, unseen voices; never trained on). *tune acc* = rising "
             f"(`yn`, `r`) vs non-rising accuracy from the test confusion matrix. Training wall time of the whole table: "
             f"{minutes:.1f} min on a {protocol.get('cpu_count', os.cpu_count())}-core CPU{load_note} (s/epoch = median)"
-            f"{_row_loads(results)}. "
+            f"{_row_loads(results)}.{_augment_note(results)} "
             f"† over features of tiny **random-weight** encoders (`weights/encoders/`, nothing pretrained can be "
             f"downloaded here) and 100 MFCC frames: these rows only show that the path runs end to end; they say "
             f"nothing about the architectures._")

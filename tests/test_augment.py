@@ -96,3 +96,20 @@ def test_augment_on_the_command_line():
     assert train.run_config_from_args(args).augment == "speaker"
     with pytest.raises(SystemExit):
         train.build_parser().parse_args(["--model", "ca", "--augment", "pitch"])
+
+
+def test_results_table_marks_rows_trained_with_augmentation():
+    import json
+    import pathlib
+
+    from coaudiotext import results
+
+    payload = json.loads((pathlib.Path(__file__).resolve().parents[1] / "weights" / "results.json").read_text())
+    rows = {key: dict(row, augment="none") for key, row in payload["models"].items()}
+    rows["bilstm"]["augment"] = "speaker"
+    table = results.render_table(rows)
+    marked = [line for line in table.splitlines() if "‡" in line]
+    assert len(marked) == 1 and "`bilstm`" in marked[0]
+    assert "--augment speaker" in results.render_note({"protocol": payload["protocol"], "models": rows})
+    rows["bilstm"]["augment"] = "none"
+    assert "‡" not in results.render_table(rows) + results.render_note({"protocol": payload["protocol"], "models": rows})
