@@ -28,13 +28,28 @@ RESUME_ENTRY = "coaudiotext_resume.json"
 """Name of the resume state inside `last.keras` (a zip): epoch, best value, history and random states."""
 
 
+def _inputs_of(*element):
+    return element[0]
+
+
+def _targets_of(*element):
+    return element[1]
+
+
 def _predict_classes(model, data, batch_size):
-    if hasattr(data, "element_spec"):  # a tf.data.Dataset of (inputs, labels)
-        probabilities, labels = [], []
-        for inputs, targets in data:
-            probabilities.append(keras.ops.convert_to_numpy(model(inputs, training=False)))  # any backend (torch: detached)
-            labels.append(np.asarray(targets))
-        return np.argmax(np.concatenate(probabilities), axis=-1), np.concatenate(labels)
+    """Predicted and true classes of a `tf.data.Dataset` of `(inputs, labels)`.
+
+    `model.predict` runs the compiled predict function, built once per model and reused every epoch: calling
+    the model eagerly batch by batch gave the same probabilities but took ~11 s per epoch instead of ~1 s on
+    480 demo utterances (the recurrent layers run step by step in eager mode).
+    """
+    if hasattr(data, "element_spec"):
+        import tensorflow as tf
+
+        inputs = data.map(tf.autograph.experimental.do_not_convert(_inputs_of))
+        labels = np.concatenate([np.asarray(t) for t in data.map(tf.autograph.experimental.do_not_convert(_targets_of))])
+        probabilities = np.asarray(model.predict(inputs, verbose=0))
+        return np.argmax(probabilities, axis=-1), labels
     raise TypeError("expected a tf.data.Dataset")
 
 

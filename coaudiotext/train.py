@@ -749,7 +749,7 @@ def _add_training_args(parser):
                         help="training-time augmentation of the mel + RMS audio frames: none, or speaker (per "
                              "example a random gain of x1/3..x3 and a frequency warp of +-12%%, like another voice; "
                              "validation and test are never augmented). Default: the key's on demo data "
-                             "(TrainSettings.demo_augment), none elsewhere, as in the originals")
+                             "(TrainSettings.demo_augment: speaker for ca, mha_a and mha_a_t), none elsewhere, as in the originals")
     parser.add_argument("--val-split", default="val", help="manifest split used for validation (default val; "
                         "if absent, --val-fraction of train is held out)")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="held-out fraction of train when there is no val split")

@@ -113,3 +113,13 @@ def test_results_table_marks_rows_trained_with_augmentation():
     assert "--augment speaker" in results.render_note({"protocol": payload["protocol"], "models": rows})
     rows["bilstm"]["augment"] = "none"
     assert "‡" not in results.render_table(rows) + results.render_note({"protocol": payload["protocol"], "models": rows})
+
+
+def test_help_names_the_keys_that_augment_on_the_demo_corpus():
+    from coaudiotext.models import MODELS
+
+    augmented = sorted(key for key, spec in MODELS.items() if spec.train.demo_augment != "none")
+    assert augmented, "ca and mha_a ship augmented demo weights"
+    help_text = train.build_parser().format_help().replace("\n", " ")
+    named = ", ".join(augmented[:-1]) + " and " + augmented[-1]
+    assert " ".join(help_text.split()).count("speaker for " + named) == 1

@@ -67,3 +67,24 @@ def test_f1_callback_logs_for_multi_input_model():
     predictions = np.argmax(model.predict(x, verbose=0), axis=-1)
     expected = skm.f1_score(y, predictions, average="macro", zero_division=0)
     assert history.history["val_macro_f1"][-1] == pytest.approx(expected)
+
+
+def test_f1_callback_on_a_dataset_scores_the_model_as_an_eager_call_does():
+    """The dataset path runs `model.predict` (compiled once, fast); its classes equal calling the model."""
+    import keras
+
+    from coaudiotext.callbacks import F1Callback
+    from coaudiotext.data.pipeline import make_dataset
+
+    a = keras.Input((5, 3), name="a")
+    out = keras.layers.Dense(3, activation="softmax")(keras.layers.LSTM(4)(a))
+    model = keras.Model({"a": a}, out)
+    rng = np.random.default_rng(1)
+    x = {"a": rng.normal(size=(70, 5, 3)).astype("float32")}
+    y = rng.integers(0, 3, size=70)
+    callback = F1Callback(make_dataset(x, y, batch_size=16), class_names=["x", "y", "z"])
+    callback.set_model(model)
+    metrics = callback.compute()
+    eager = np.argmax(np.asarray(model(x, training=False)), axis=-1)
+    assert metrics["macro_f1"] == pytest.approx(skm.f1_score(y, eager, average="macro", zero_division=0))
+    assert metrics["accuracy"] == pytest.approx(np.mean(eager == y)) and metrics["n"] == 70
