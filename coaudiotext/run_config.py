@@ -145,7 +145,8 @@ class RunConfig:
             raise ValueError(f"Unknown run setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
         if "model" not in arguments:
             raise ValueError("A run configuration needs its 'model' (a registry key).")
-        return cls(**arguments)
+        # Runs saved before `augment` existed trained without augmentation: resume them so, not with today's default.
+        return cls(**{"augment": "none", **arguments})
 
     @classmethod
     def load(cls, run_dir):

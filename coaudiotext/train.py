@@ -503,11 +503,11 @@ def _train_dataset(x, y, batch_size, seed, first_epoch, epochs, augment="none", 
     (`coaudiotext.augment`), batch k of the run (counted from epoch 0) is augmented with draws fixed by
     `(seed, k)`, so a resumed run is augmented exactly as an uninterrupted one.
     """
-    from coaudiotext.augment import augment_inputs
-
     import math
 
     import tensorflow as tf
+
+    from coaudiotext.augment import augment_inputs
 
     def _augmented(batch, step):
         return augment_inputs(batch[0], kinds or {}, augment, seed, step), batch[1]

@@ -123,3 +123,15 @@ def test_help_names_the_keys_that_augment_on_the_demo_corpus():
     help_text = train.build_parser().format_help().replace("\n", " ")
     named = ", ".join(augmented[:-1]) + " and " + augmented[-1]
     assert " ".join(help_text.split()).count("speaker for " + named) == 1
+
+
+def test_a_run_saved_before_augmentation_existed_resumes_without_it(tmp_path):
+    import json
+
+    config = RunConfig(model="ca").to_dict()
+    del config["augment"]  # config.json of an older version
+    (tmp_path / "config.json").write_text(json.dumps({"arguments": config}))
+    assert RunConfig.load(tmp_path).resolved().augment == "none"
+    config["augment"] = "speaker"
+    (tmp_path / "config.json").write_text(json.dumps({"arguments": config}))
+    assert RunConfig.load(tmp_path).resolved().augment == "speaker"
