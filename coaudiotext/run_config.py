@@ -6,13 +6,13 @@ line build a `RunConfig`; `--resume RUN_DIR` is `RunConfig.load(RUN_DIR)`. A new
 and one flag in `train.build_parser()`.
 
 `config.json` keeps the format of earlier coaudiotext versions: the fields are its `"arguments"` object
-(runs saved before a field existed load with that field's default).
+(runs saved before a field existed load with that field's default; `augment`, with `"none"`).
 
 Example:
 
 >>> config = RunConfig(model="mha_a_t").resolved()   # the key's demo settings fill the gaps
->>> config.epochs, config.batch_size, config.feature_overrides["text"]["max_chars"]
-(7, 16, 80)
+>>> config.epochs, config.batch_size, config.augment, config.feature_overrides["text"]["max_chars"]
+(8, 16, 'speaker', 80)
 >>> RunConfig.from_dict(config.to_dict()) == config
 True
 """
