@@ -42,6 +42,7 @@ import time
 import warnings
 
 from coaudiotext.cache import atomic_write_json, atomic_write_text
+from coaudiotext.augment import AUGMENTATIONS  # light: NumPy only
 
 TUTORIAL_KEYS = ("text_bilstm_att", "bilstm", "bilstm_att", "para", "mha_a", "mha_a_t", "ca")
 # Models over frozen pretrained-encoder features. No encoder can be downloaded here, so on the demo
@@ -238,7 +239,7 @@ def _build_parser():
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs for every model (default: each key's demo_epochs, what "
                              "`python -m coaudiotext.train --model KEY` runs on the demo corpus)")
-    parser.add_argument("--augment", choices=("none", "speaker"), default=None,
+    parser.add_argument("--augment", choices=AUGMENTATIONS, default=None,
                         help="training-time audio augmentation for every model (default: each key's demo_augment, "
                              "what `python -m coaudiotext.train --model KEY` uses on the demo corpus)")
     parser.add_argument("--encoders-dir", default="weights/encoders",
@@ -355,17 +356,13 @@ def _adopt_models(args, weights, results_path, parser):
         model_file = source / f"{key}.keras"
         if row is None or not model_file.is_file():
             parser.error(f"--install-from {source}: no row or no {key}.keras for {key!r}")
-        wanted = get_spec(key).train.demo_epochs
-        if row.get("epochs") != wanted:
-            parser.error(f"--install-from {source}: {key} was trained {row.get('epochs')} epochs but its demo_epochs "
-                         f"is {wanted}; set TrainSettings(demo_epochs={row.get('epochs')}) first, so "
-                         f"`python -m coaudiotext.train --model {key}` reproduces the shipped row")
-        wanted_augment = get_spec(key).train.demo_augment
-        if row.get("augment", "none") != wanted_augment:
-            parser.error(f"--install-from {source}: {key} was trained with augment={row.get('augment', 'none')!r} "
-                         f"but its demo_augment is {wanted_augment!r}; set TrainSettings(demo_augment="
-                         f"{row.get('augment', 'none')!r}) first, so `python -m coaudiotext.train --model {key}` "
-                         "reproduces the shipped row")
+        settings = get_spec(key).train
+        for field, wanted, default in (("epochs", settings.demo_epochs, None), ("augment", settings.demo_augment, "none")):
+            trained = row.get(field, default)
+            if trained != wanted:  # the shipped row must be what `train --model KEY` reproduces
+                parser.error(f"--install-from {source}: {key} was trained with {field}={trained!r} but its "
+                             f"demo_{field} is {wanted!r}; set TrainSettings(demo_{field}={trained!r}) first, so "
+                             f"`python -m coaudiotext.train --model {key}` reproduces the shipped row")
         shutil.copyfile(model_file, weights / f"{key}.keras")
         stored["models"][key] = row
         print(f"installed {key} from {model_file}")
